@@ -1,0 +1,88 @@
+"""One test per layer: shapes, masks and the paper's equations."""
+
+import numpy as np
+import pytest
+
+import keras
+from keras import ops
+
+from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.masking import slot_mask
+from zoo.layers.memory_read import MemoryRead
+from zoo.layers.position_encoding import PositionEncoding
+from zoo.layers.temporal_encoding import TemporalEncoding
+from zoo.layers.tied_embedding import TiedEmbedding
+
+
+def roundtrip(layer):
+    clone = layer.__class__.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_slot_mask_counts_empty_memories_before_the_last_sentence():
+    ids = np.zeros((1, 5, 2), "int32")
+    ids[0, 0, 0] = 3
+    ids[0, 2, 1] = 4  # slot 1 is an empty memory, slots 3-4 padding
+    np.testing.assert_array_equal(np.asarray(slot_mask(ids)), [[1, 1, 1, 0, 0]])
+
+
+def test_bag_of_words_sums_non_padding_words():
+    emb = np.arange(12, dtype="float32").reshape(1, 3, 4)
+    ids = np.array([[5, 6, 0]])
+    out = np.asarray(BagOfWords()(emb, ids))
+    np.testing.assert_allclose(out, emb[:, :2].sum(1))
+    roundtrip(BagOfWords())
+
+
+def test_position_encoding_matches_the_paper_formula():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(1, 4, 3)).astype("float32")
+    ids = np.array([[7, 8, 9, 0]])  # J = 3 words
+    J, d = 3, 3
+    l = np.array([[(1 - j / J) - (k / d) * (1 - 2 * j / J) for k in range(1, d + 1)] for j in range(1, J + 1)])
+    np.testing.assert_allclose(np.asarray(PositionEncoding()(emb, ids)), (emb[0, :3] * l).sum(0)[None], rtol=1e-5)
+    # Word order matters, unlike a bag of words.
+    swapped = emb[:, [1, 0, 2, 3]]
+    assert not np.allclose(PositionEncoding()(swapped, ids), PositionEncoding()(emb, ids))
+    roundtrip(PositionEncoding())
+
+
+def test_temporal_encoding_counts_age_from_the_last_sentence():
+    layer = TemporalEncoding(memory_size=6, dim=2)
+    ids = np.zeros((2, 4, 3), "int32")
+    ids[0, :3, 0] = 1  # 3 sentences
+    ids[1, :1, 0] = 1  # 1 sentence
+    out = np.asarray(layer(np.zeros((2, 4, 2), "float32"), ids))
+    table = np.asarray(layer.table)
+    np.testing.assert_allclose(out[0, :3], table[[2, 1, 0]])  # most recent gets age 0
+    np.testing.assert_allclose(out[1, 0], table[0])
+    assert (out[0, 3] == 0).all() and (out[1, 1:] == 0).all()  # padding slots stay zero
+    roundtrip(layer)
+
+
+def test_memory_read_softmax_and_linear_start():
+    layer = MemoryRead()
+    u = np.array([[1.0, 0.0]], "float32")
+    keys = np.array([[[2.0, 0.0], [1.0, 0.0], [5.0, 0.0]]], "float32")
+    values = np.array([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]], "float32")
+    ids = np.array([[[1], [1], [0]]], "int32")  # third slot is padding
+    o, p = layer(u, keys, values, ids)
+    expected = np.exp([2.0, 1.0]) / np.exp([2.0, 1.0]).sum()
+    np.testing.assert_allclose(np.asarray(p)[0], [*expected, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(o)[0], expected, rtol=1e-6)
+    layer.softmax_on.assign(0.0)  # linear start: raw scores
+    o, p = layer(u, keys, values, ids)
+    np.testing.assert_allclose(np.asarray(p)[0], [2.0, 1.0, 0.0])
+    assert not layer.softmax_on.trainable
+
+
+def test_tied_embedding_forward_and_reverse():
+    layer = TiedEmbedding(5, 3)
+    e = np.asarray(layer(np.array([[1, 4]])))
+    table = np.asarray(layer.embeddings)
+    np.testing.assert_allclose(e[0], table[[1, 4]])
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(np.asarray(layer(x, reverse=True)), x @ table.T, rtol=1e-6)
+    roundtrip(layer)
+    sym = keras.Input((3,))
+    assert tuple(layer(sym, reverse=True).shape) == (None, 5)

@@ -1,0 +1,105 @@
+"""Every registered model through the same checks, with its tiny config."""
+
+import os
+
+import numpy as np
+import pytest
+
+import keras
+
+import zoo
+from zoo.training import compile_model
+from tests.harness import labels_for, loss_gradients, specs, tiny
+
+SPECS = specs()
+IDS = [s.name for s in SPECS]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_config_round_trip(spec):
+    model = tiny(spec)
+    config = model.get_config()
+    clone = spec.cls.from_config(config)
+    assert clone.get_config() == config
+    clone.set_weights(model.get_weights())
+    batch = spec.example_batch()
+    np.testing.assert_allclose(clone.predict_on_batch(batch), model.predict_on_batch(batch), atol=1e-6)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_symbolic_and_eager_shapes(spec):
+    model = tiny(spec)
+    vocab = spec.tiny_config["vocab_size"]
+    story = keras.Input(shape=(None, None), dtype="int32")
+    query = keras.Input(shape=(None,), dtype="int32")
+    assert tuple(model({"story": story, "query": query}).shape) == (None, vocab)
+    for memory, words in [(5, 6), (1, 3), (9, 4)]:
+        batch = spec.example_batch(batch=3, memory=memory, words=words)
+        out = model(batch)
+        assert tuple(out.shape) == (3, vocab)
+        assert np.isfinite(np.asarray(out)).all()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_padding_slots_do_not_change_the_answer(spec):
+    model = tiny(spec)
+    batch = spec.example_batch(batch=2, memory=4, words=6)
+    padded = {"story": np.pad(batch["story"], ((0, 0), (0, 3), (0, 2))), "query": np.pad(batch["query"], ((0, 0), (0, 2)))}
+    np.testing.assert_allclose(model.predict_on_batch(padded), model.predict_on_batch(batch), atol=1e-5)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_fit_step_gives_finite_loss(spec):
+    model = tiny(spec)
+    compile_model(model, spec.recipe)
+    batch = spec.example_batch(batch=4)
+    history = model.fit(batch, labels_for(spec, batch), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_every_trainable_variable_gets_a_gradient(spec):
+    model = tiny(spec)
+    batch = spec.example_batch(batch=4)
+    grads = loss_gradients(model, batch, labels_for(spec, batch))
+    for var, grad in zip(model.trainable_variables, grads):
+        assert grad is not None, f"{var.path} gets no gradient"
+        assert float(np.abs(grad).max()) > 0, f"{var.path} gets a zero gradient"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_keras_and_weights_save_load(spec, tmp_path):
+    model = tiny(spec)
+    batch = spec.example_batch()
+    expected = model.predict_on_batch(batch)
+    path = os.path.join(tmp_path, "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode stays on
+    assert type(loaded) is spec.cls
+    np.testing.assert_array_equal(loaded.predict_on_batch(batch), expected)
+    wpath = os.path.join(tmp_path, "m.weights.h5")
+    model.save_weights(wpath)
+    fresh = tiny(spec, seed=1)
+    assert not np.allclose(fresh.predict_on_batch(batch), expected)
+    fresh.load_weights(wpath)
+    np.testing.assert_array_equal(fresh.predict_on_batch(batch), expected)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_explain_gives_inner_values(spec):
+    model = tiny(spec)
+    batch = spec.example_batch(batch=2, memory=5)
+    inner = model.explain(batch)
+    assert inner, f"{spec.name} exposes no inner values"
+    for value in inner.values():
+        assert value.shape[0] == 2 and np.isfinite(value).all()
+
+
+def test_registry_lists_and_rejects():
+    assert "memn2n" in zoo.list_models()
+    assert zoo.list_models("mem*n2n") == ["memn2n"]
+    assert zoo.list_models("nothing*") == []
+    with pytest.raises(ValueError, match="valid: .*memn2n"):
+        zoo.load("memnet")
+    with pytest.raises(ValueError, match="valid: .*hops"):
+        zoo.load("memn2n", hopz=3)

@@ -1,0 +1,115 @@
+"""Command line: python -m zoo train | evaluate | predict | list."""
+
+import argparse
+import json
+import os
+import sys
+
+DEFAULT_DATA = os.environ.get("BABI_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                        "..", "shared", "data", "babi", "tasks_1-20_v1-2"))
+
+
+def _train(args):
+    from zoo.training import train
+
+    recipe = json.loads(args.recipe) if args.recipe else {}
+    config = json.loads(args.config) if args.config else {}
+    _, meta = train(args.name, args.data_dir, args.size, args.tasks, args.out, args.epochs, args.seed,
+                    recipe, config, verbose=args.verbose, command="python -m zoo " + " ".join(sys.argv[1:]))
+    print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"]}, indent=1))
+
+
+def _evaluate(args):
+    import zoo
+    from zoo.data.babi import load_split, resolve_folder
+    from zoo.data.pipeline import vectorize
+    from zoo.training import task_errors
+
+    model = zoo.load(args.name, weights=args.weights)
+    folder = resolve_folder(args.size)
+    examples, _ = load_split(args.data_dir, folder, args.tasks, args.split)
+    arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
+    result = {"model": args.name, "weights": args.weights, "data": os.path.join(args.data_dir, folder),
+              "split": args.split, **task_errors(model, arrays)}
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.json:
+        from zoo.io import atomic_write_text
+
+        atomic_write_text(args.json, text + "\n")
+
+
+def _predict(args):
+    from zoo.predict import answer
+
+    if args.story and os.path.isfile(args.story):
+        with open(args.story, encoding="utf-8") as f:
+            story = f.read()
+    elif args.story:
+        story = args.story
+    else:
+        story = sys.stdin.read()
+    result = answer(args.name, args.weights, story, args.question)
+    print(f"answer: {result['answer']}")
+    for hop, weights in enumerate(result["attention"], start=1):
+        print(f"hop {hop}:")
+        for sentence, w in zip(result["sentences"], weights):
+            print(f"  {w:6.3f}  {sentence}")
+
+
+def _list(args):
+    import zoo
+
+    for name in zoo.list_models(args.pattern):
+        print(name, " ".join(zoo.list_weights(name)))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m zoo", description="Memory Networks model zoo")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model on bAbI with its paper recipe (resumes an interrupted --out)")
+    t.add_argument("name")
+    t.add_argument("--data-dir", default=DEFAULT_DATA)
+    t.add_argument("--size", default="1k", help="1k, 10k, or a bAbI folder name")
+    t.add_argument("--tasks", default="all", help="'all' or task numbers, e.g. 1,2,3")
+    t.add_argument("--out", required=True)
+    t.add_argument("--epochs", type=int, default=None, help="epochs after linear start (default: the recipe's)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--recipe", help="JSON recipe overrides, e.g. '{\"learning_rate\": 0.005}'")
+    t.add_argument("--config", help="JSON model config overrides, e.g. '{\"dim\": 100}'")
+    t.add_argument("--verbose", type=int, default=2)
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="per-task error on a bAbI split")
+    e.add_argument("name")
+    e.add_argument("--weights", required=True, help="a tag (see `list`) or a weight folder")
+    e.add_argument("--data-dir", default=DEFAULT_DATA)
+    e.add_argument("--size", default="1k")
+    e.add_argument("--tasks", default="all")
+    e.add_argument("--split", default="valid", choices=["train", "valid", "test"])
+    e.add_argument("--json", help="write the result to this file")
+    e.set_defaults(func=_evaluate)
+
+    r = sub.add_parser("predict", help="answer a question about a story; shows attention per hop")
+    r.add_argument("name")
+    r.add_argument("--weights", required=True)
+    r.add_argument("--story", help="a story file, or the story text (sentences end with '.'); default stdin")
+    r.add_argument("--question", required=True)
+    r.set_defaults(func=_predict)
+
+    ls = sub.add_parser("list", help="registered models and their shipped weights")
+    ls.add_argument("pattern", nargs="?")
+    ls.set_defaults(func=_list)
+
+    args = p.parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Vectorised bAbI arrays and ``tf.data`` pipelines batched by story length.
+
+A question sees, on average, 7.4 sentences of bAbI 10k, against a memory
+window of 50: padding every batch to the window wastes most of the compute.
+Examples are therefore grouped into length buckets and each batch is padded
+to its bucket's size only, which keeps the number of distinct shapes (and of
+XLA compilations) small.
+"""
+
+import math
+
+import numpy as np
+
+MEMORY_SIZE = 50
+BUCKETS = (4, 8, 12, 20, 30, 50)
+
+
+def vectorize(examples, vocab, memory_size=MEMORY_SIZE, sentence_size=None, query_size=None):
+    """Turns examples into int32 arrays.
+
+    Keeps the last ``memory_size`` sentences of each story, oldest first,
+    padded at the end. Supporting facts that fall out of the window are
+    dropped (marked -1).
+
+    Returns:
+        dict with ``story`` [n, memory, words], ``query`` [n, words],
+        ``answer`` [n], ``supporting`` [n, k] (-1 padded), ``task`` [n] and
+        ``length`` [n] (sentences in memory).
+    """
+    n = len(examples)
+    stories = [ex.story[-memory_size:] for ex in examples]
+    lengths = np.array([len(s) for s in stories], dtype=np.int32)
+    if sentence_size is None:
+        sentence_size = max([len(w) for s in stories for w in s] + [1])
+    if query_size is None:
+        query_size = max([len(ex.query) for ex in examples] + [1])
+    memory = max(int(lengths.max(initial=1)), 1)
+    story = np.zeros((n, memory, sentence_size), np.int32)
+    query = np.zeros((n, query_size), np.int32)
+    answer = np.zeros((n,), np.int32)
+    k = max([len(ex.supporting) for ex in examples] + [1])
+    supporting = np.full((n, k), -1, np.int32)
+    for i, (ex, sentences) in enumerate(zip(examples, stories)):
+        for j, words in enumerate(sentences):
+            ids = vocab.encode(words[:sentence_size])
+            story[i, j, : len(ids)] = ids
+        q = vocab.encode(ex.query[:query_size])
+        query[i, : len(q)] = q
+        answer[i] = vocab.encode([ex.answer])[0]
+        shift = len(ex.story) - len(sentences)
+        kept = [s - shift for s in ex.supporting if s - shift >= 0]
+        supporting[i, : len(kept)] = kept
+    task = np.array([ex.task for ex in examples], np.int32)
+    return {"story": story, "query": query, "answer": answer,
+            "supporting": supporting, "task": task, "length": lengths}
+
+
+def bucket_size(length, buckets=BUCKETS):
+    for b in buckets:
+        if length <= b:
+            return b
+    return int(length)
+
+
+def insert_empty_memories(story, lengths, rate, rng, size):
+    """Random noise (Sukhbaatar et al. 2015, Sec. 4.1): inserts empty memories.
+
+    For each story of the batch, adds up to ``ceil(rate * length)``
+    all-padding sentences at random places before its last sentence (a blank
+    after it would read as padding). The model treats every slot up to the
+    last non-empty one as memory, so an empty slot takes part in attention
+    with its temporal embedding only, which regularises the temporal
+    encoding. The oldest sentences go first when a story outgrows ``size``.
+
+    Args:
+        story: [batch, slots, words] int32, oldest sentence first.
+        lengths: [batch] sentences in each story.
+
+    Returns:
+        [batch, size, words] int32.
+    """
+    batch, slots, words = story.shape
+    most = int(np.ceil(rate * max(int(lengths.max(initial=0)), 1)))
+    blanks = rng.integers(0, np.ceil(rate * lengths) + 1)  # [batch]
+    # Slot before which each blank goes, uniform over the story's sentences.
+    where = (rng.random((batch, most)) * lengths[:, None]).astype(np.int64)
+    used = np.arange(most)[None, :] < blanks[:, None]
+    j = np.arange(slots)[None, :]
+    shift = np.sum(used[:, None, :] & (where[:, None, :] <= j[:, :, None]), axis=-1)  # blanks before row j
+    drop = np.maximum(lengths + blanks - size, 0)[:, None]
+    target = j + shift - drop
+    keep = (j < lengths[:, None]) & (target >= 0)
+    out = np.zeros((batch, size, words), np.int32)
+    rows, cols = np.nonzero(keep)
+    out[rows, target[rows, cols]] = story[rows, cols]
+    return out
+
+
+def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS):
+    """Lists batches of example indices, each drawn from one length bucket."""
+    keys = np.array([bucket_size(int(n), buckets) for n in lengths])
+    plan = []
+    for key in np.unique(keys):
+        idx = np.flatnonzero(keys == key)
+        if shuffle:
+            idx = rng.permutation(idx)
+        plan.extend((int(key), idx[i:i + batch_size]) for i in range(0, len(idx), batch_size))
+    if shuffle:
+        plan = [plan[i] for i in rng.permutation(len(plan))]
+    return plan
+
+
+def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
+                    buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False):
+    """Yields ``(inputs, answers)`` numpy batches padded per length bucket.
+
+    ``noise`` is the random-noise rate (0.1 in the paper), used for training
+    only. A fresh shuffle is drawn each time the generator is created.
+    """
+    rng = np.random.default_rng(seed)
+    story, query, answer = arrays["story"], arrays["query"], arrays["answer"]
+    for key, idx in batch_plan(arrays["length"], batch_size, shuffle, rng, buckets):
+        if noise > 0:
+            lengths = arrays["length"][idx]
+            longest = int(lengths.max()) + int(np.ceil(noise * int(lengths.max())))
+            size = min(bucket_size(longest, buckets), memory_size)
+            batch = insert_empty_memories(story[idx, :min(key, story.shape[1])], lengths, noise, rng, size)
+        else:
+            size = min(key, story.shape[1])
+            batch = story[idx, :size]
+            if batch.shape[1] < key:
+                batch = np.pad(batch, ((0, 0), (0, key - batch.shape[1]), (0, 0)))
+        inputs = {"story": batch, "query": query[idx]}
+        if with_supporting:
+            inputs["supporting"] = arrays["supporting"][idx]
+        yield inputs, answer[idx]
+
+
+def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
+                 buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False):
+    """A ``tf.data.Dataset`` of ``(inputs, answers)`` batches.
+
+    Each iteration (each epoch under ``model.fit``) reshuffles with a new
+    seed and, with ``noise``, inserts new empty memories.
+    """
+    import tensorflow as tf
+
+    words = arrays["story"].shape[2]
+    epoch = [0]
+
+    def generator():
+        epoch[0] += 1
+        yield from iterate_batches(arrays, batch_size, shuffle, noise, seed * 100003 + epoch[0],
+                                   buckets, memory_size, with_supporting)
+
+    spec = {"story": tf.TensorSpec([None, None, words], tf.int32),
+            "query": tf.TensorSpec([None, arrays["query"].shape[1]], tf.int32)}
+    if with_supporting:
+        spec["supporting"] = tf.TensorSpec([None, arrays["supporting"].shape[1]], tf.int32)
+    ds = tf.data.Dataset.from_generator(generator, output_signature=(spec, tf.TensorSpec([None], tf.int32)))
+    n_batches = len(batch_plan(arrays["length"], batch_size, False, None, buckets))
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(8)
+
+
+def eval_order(arrays, batch_size=32, buckets=BUCKETS):
+    """Example indices in the order a non-shuffled dataset yields them."""
+    plan = batch_plan(arrays["length"], batch_size, False, None, buckets)
+    return np.concatenate([idx for _, idx in plan]) if plan else np.zeros((0,), np.int64)

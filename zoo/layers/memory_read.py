@@ -1,0 +1,49 @@
+"""Soft attention read over memory slots."""
+
+import keras
+from keras import ops
+
+from zoo.layers.masking import slot_mask
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MemoryRead(keras.layers.Layer):
+    """Reads memory by attention: p = softmax(u^T m_i), o = sum_i p_i c_i.
+
+    Sukhbaatar et al. 2015, Eq. (1) and (2). Padding slots get no weight.
+    For linear start (Sec. 4.2) the softmax can be switched off: the weights
+    are then the raw scores u^T m_i. The switch is a non-trainable weight,
+    ``softmax_on`` (1.0 or 0.0), set by :class:`zoo.training.LinearStart`.
+
+    Call arguments:
+        query: [batch, dim] the controller state u.
+        keys: [batch, slots, dim] input memories m_i.
+        values: [batch, slots, dim] output memories c_i.
+        story_ids: [batch, slots, words], for the slot mask.
+
+    Returns:
+        ``(o, p)``: the read vector [batch, dim] and the attention
+        [batch, slots].
+
+    Example:
+        >>> o, p = MemoryRead()(ops.ones((2, 4)), ops.ones((2, 3, 4)),
+        ...                     ops.ones((2, 3, 4)), ops.ones((2, 3, 5), "int32"))
+        >>> tuple(o.shape), tuple(p.shape)
+        ((2, 4), (2, 3))
+    """
+
+    def build(self, *shapes):
+        self.softmax_on = self.add_weight(
+            name="softmax_on", shape=(), initializer="ones", trainable=False)
+
+    def call(self, query, keys, values, story_ids):
+        mask = slot_mask(story_ids)
+        scores = ops.sum(keys * ops.expand_dims(query, 1), axis=-1)
+        masked = ops.where(mask > 0, scores, ops.full_like(scores, -1e9))
+        soft = ops.softmax(masked, axis=-1) * mask
+        p = self.softmax_on * soft + (1.0 - self.softmax_on) * scores * mask
+        o = ops.sum(values * ops.expand_dims(p, -1), axis=1)
+        return o, p
+
+    def compute_output_shape(self, query_shape, keys_shape, values_shape, story_ids_shape):
+        return tuple(query_shape), tuple(keys_shape[:2])

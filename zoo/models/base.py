@@ -1,0 +1,48 @@
+"""ZooModel: a functional Keras model wrapped in a class, and nothing deeper."""
+
+import keras
+import numpy as np
+
+
+class ZooModel(keras.Model):
+    """Base of every zoo model.
+
+    A subclass builds its layers and functional graph in ``__init__`` and
+    hands them here with its constructor arguments, which become its config
+    (so ``from_config`` is ``cls(**config)``). Inputs are ``story`` int32
+    [batch, memory, words] and ``query`` int32 [batch, words]; the output is
+    answer logits over the vocabulary. Inner values (attention, gates) are
+    given to ``explain_tensors`` and read with :meth:`explain`, outside the
+    serving output.
+    """
+
+    def __init__(self, inputs, outputs, config, explain_tensors=None, **kwargs):
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # Plain attributes, kept out of Keras's tracking and saving.
+        object.__setattr__(self, "_zoo_config", dict(config))
+        object.__setattr__(self, "_explain_tensors", dict(explain_tensors or {}))
+        object.__setattr__(self, "_explain_model", None)
+        object.__setattr__(self, "vocab", None)
+
+    def get_config(self):
+        return {**self._zoo_config, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def explain(self, inputs):
+        """Returns the model's inner values (such as attention per hop) as numpy."""
+        if not self._explain_tensors:
+            return {}
+        if self._explain_model is None:
+            object.__setattr__(self, "_explain_model", keras.Model(self.inputs, self._explain_tensors))
+        out = self._explain_model(inputs, training=False)
+        return {k: np.asarray(v) for k, v in out.items()}
+
+
+def model_inputs():
+    """The shared input layers: story [batch, memory, words], query [batch, words]."""
+    story = keras.Input(shape=(None, None), dtype="int32", name="story")
+    query = keras.Input(shape=(None,), dtype="int32", name="query")
+    return story, query

@@ -1,0 +1,95 @@
+"""End-To-End Memory Networks (Sukhbaatar, Szlam, Weston, Fergus, 2015)."""
+
+import keras
+
+from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.memory_read import MemoryRead
+from zoo.layers.position_encoding import PositionEncoding
+from zoo.layers.temporal_encoding import TemporalEncoding
+from zoo.layers.tied_embedding import TiedEmbedding
+from zoo.models.base import ZooModel, model_inputs
+
+ENCODERS = {"bow": BagOfWords, "position": PositionEncoding}
+TYING = ("adjacent", "layerwise")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MemN2N(ZooModel):
+    """MemN2N: soft attention over memory, K hops, trained end to end.
+
+    Per hop k (Eq. 1-2): p = softmax(u^T m_i), o = sum_i p_i c_i, with
+    m_i = A^k x_i + T_A^k(i) and c_i = C^k x_i + T_C^k(i); the first state is
+    u^1 = B q. Weight tying (Sec. 2.2): ``adjacent`` sets A^{k+1} = C^k,
+    B = A^1, W^T = C^K and u^{k+1} = u^k + o^k; ``layerwise`` shares A and C
+    across hops and sets u^{k+1} = H u^k + o^k. The answer is
+    softmax(W u^{K+1}) over the vocabulary (Eq. 3).
+
+    Args:
+        vocab_size: words in the vocabulary (id 0 = padding).
+        memory_size: rows of the temporal tables (the memory window).
+        dim: embedding size d.
+        hops: number of hops K.
+        encoder: ``"position"`` (PE) or ``"bow"``.
+        temporal: add temporal encoding (TE).
+        tying: ``"adjacent"`` or ``"layerwise"``.
+
+    Example:
+        >>> m = MemN2N(vocab_size=20, dim=8, hops=2)
+        >>> import numpy as np
+        >>> m({"story": np.ones((1, 3, 4), "int32"), "query": np.ones((1, 4), "int32")}).shape
+        TensorShape([1, 20])
+    """
+
+    def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
+                 temporal=True, tying="adjacent", **kwargs):
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
+        if tying not in TYING:
+            raise ValueError(f"tying must be one of {list(TYING)}, got {tying!r}")
+        if hops < 1:
+            raise ValueError(f"hops must be 1 or more, got {hops}")
+        config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
+                      encoder=encoder, temporal=temporal, tying=tying)
+        kwargs.setdefault("name", "memn2n")
+
+        # Layers. Adjacent tying: embeddings E_0..E_K with A^k = E_{k-1},
+        # C^k = E_k, B = E_0, W^T = E_K. Layer-wise: one A, one C, B, W, H.
+        n_emb = hops + 1 if tying == "adjacent" else 2
+        embeddings = [TiedEmbedding(vocab_size, dim, name=f"embedding_{i}") for i in range(n_emb)]
+        temporals = [TemporalEncoding(memory_size, dim, name=f"temporal_{i}") for i in range(n_emb)] if temporal else None
+        encode = ENCODERS[encoder](name="sentence_encoder")
+        reads = [MemoryRead(name=f"read_{k + 1}") for k in range(hops)]
+        if tying == "adjacent":
+            a_idx, c_idx = list(range(hops)), list(range(1, hops + 1))
+            question_embedding = embeddings[0]
+            hop_map = None
+        else:
+            a_idx, c_idx = [0] * hops, [1] * hops
+            question_embedding = TiedEmbedding(vocab_size, dim, name="question_embedding")
+            hop_map = keras.layers.Dense(dim, use_bias=False, name="hop_map",
+                                         kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
+            answer = keras.layers.Dense(vocab_size, use_bias=False, name="answer",
+                                        kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
+
+        # Graph.
+        story, query = model_inputs()
+
+        def memory(i):
+            m = encode(embeddings[i](story), story)
+            return temporals[i](m, story) if temporal else m
+
+        memories = {i: memory(i) for i in sorted(set(a_idx + c_idx))}
+        u = encode(question_embedding(query), query)
+        attention = {}
+        for k in range(hops):
+            o, p = reads[k](u, memories[a_idx[k]], memories[c_idx[k]], story)
+            attention[f"attention_hop_{k + 1}"] = p
+            if hop_map is not None:
+                u = hop_map(u)
+            u = keras.layers.Add(name=f"update_{k + 1}")([u, o])
+        if tying == "adjacent":
+            logits = embeddings[-1](u, reverse=True)
+        else:
+            logits = answer(u)
+        super().__init__(inputs={"story": story, "query": query}, outputs=logits,
+                         config=config, explain_tensors=attention, **kwargs)

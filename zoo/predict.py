@@ -1,0 +1,52 @@
+"""Answering a question about a story given as plain text."""
+
+import re
+
+import numpy as np
+
+from zoo.data.babi import tokenize
+
+
+def split_story(text):
+    """Sentences of a story: one per line or ending with '.'; bAbI line ids and question lines are dropped."""
+    sentences = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*\d+\s+", "", line)
+        if "\t" in line:  # a bAbI question line
+            continue
+        sentences.extend(s.strip() for s in re.split(r"(?<=[.!])\s+", line) if s.strip())
+    return sentences
+
+
+def encode(vocab, sentences, question, memory_size):
+    """Inputs of batch 1 for a model with vocabulary ``vocab``."""
+    sentences = sentences[-memory_size:]
+    tokens = [tokenize(s) for s in sentences]
+    q = tokenize(question)
+    if not tokens or not any(tokens):
+        raise ValueError("the story has no sentences")
+    if not q:
+        raise ValueError("the question has no words")
+    words = max(len(t) for t in tokens)
+    story = np.zeros((1, len(tokens), words), np.int32)
+    for i, t in enumerate(tokens):
+        story[0, i, : len(t)] = vocab.encode(t)
+    query = np.array([vocab.encode(q)], np.int32)
+    return {"story": story, "query": query}, sentences
+
+
+def answer(name, weights, story, question):
+    """Loads a model and answers; returns the answer, sentences and attention per hop."""
+    import zoo
+
+    model = zoo.load(name, weights=weights, compile=False)
+    return answer_with(model, story, question)
+
+
+def answer_with(model, story, question):
+    sentences = split_story(story) if isinstance(story, str) else list(story)
+    inputs, sentences = encode(model.vocab, sentences, question, model.get_config()["memory_size"])
+    logits = np.asarray(model.predict_on_batch(inputs))[0]
+    inner = model.explain(inputs)
+    attention = [inner[k][0].tolist() for k in sorted(inner) if k.startswith("attention")]
+    return {"answer": model.vocab.tokens[int(np.argmax(logits))], "sentences": sentences, "attention": attention}

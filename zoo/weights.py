@@ -1,0 +1,161 @@
+"""Weight folders: resolve ``weights=``, check sha256, load and save.
+
+A weight folder (``saved_models/<model>/<tag>/`` or any path) holds
+``config.json``, ``model.weights.h5``, ``vocab.json``, ``metadata.json`` (with
+the sha256 of each file), ``golden.npz`` and a model card ``README.md``.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from zoo.io import atomic_write_json, atomic_write_text, sha256_file
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models")
+CHECKED_FILES = ("config.json", "model.weights.h5", "vocab.json")
+
+
+def list_weights(name):
+    """Tags of the weights shipped for a model, sorted."""
+    from zoo.registry import get_spec
+
+    get_spec(name)
+    folder = os.path.join(ROOT, name)
+    if not os.path.isdir(folder):
+        return []
+    return sorted(t for t in os.listdir(folder) if os.path.isfile(os.path.join(folder, t, "metadata.json")))
+
+
+def resolve(name, weights):
+    """``None`` -> None; a shipped tag or a weight folder path -> that folder."""
+    if weights is None:
+        return None
+    tags = list_weights(name)
+    if isinstance(weights, str) and weights in tags:
+        return os.path.join(ROOT, name, weights)
+    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(os.path.join(weights, "metadata.json")):
+        return os.fspath(weights)
+    raise ValueError(f"weights={weights!r} is neither a tag of {name!r} nor a weight folder; "
+                     f"valid: None, a folder with metadata.json, or one of {tags}")
+
+
+def read_metadata(folder):
+    with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def verify(folder):
+    """Checks every file's sha256 against metadata.json; returns the metadata."""
+    meta = read_metadata(folder)
+    for fname, expected in meta.get("sha256", {}).items():
+        path = os.path.join(folder, fname)
+        if not os.path.isfile(path):
+            raise ValueError(f"{folder}: {fname} is listed in metadata.json but missing")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ValueError(f"{path}: sha256 {actual} does not match {expected} in metadata.json; "
+                             "the file is corrupt or was changed")
+    missing = [f for f in CHECKED_FILES if f not in meta.get("sha256", {})]
+    if missing:
+        raise ValueError(f"{folder}/metadata.json has no sha256 for {missing}")
+    return meta
+
+
+def load_folder(name, folder):
+    """Builds the model of a weight folder, loads its checked weights and vocabulary."""
+    from zoo.data.vocab import Vocabulary
+    from zoo.registry import get_spec
+
+    meta = verify(folder)
+    if meta.get("model") != name:
+        raise ValueError(f"{folder} holds weights of {meta.get('model')!r}, not {name!r}")
+    with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    model = get_spec(name).cls.from_config(config)
+    model.load_weights(os.path.join(folder, "model.weights.h5"))
+    object.__setattr__(model, "vocab", Vocabulary.load(os.path.join(folder, "vocab.json")))
+    return model, meta
+
+
+def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, overwrite=False):
+    """Writes a complete weight folder atomically (a temp folder, then a rename)."""
+    if os.path.exists(folder) and os.listdir(folder) and not overwrite:
+        raise FileExistsError(f"{folder} exists; pass overwrite=True (--overwrite) to replace it")
+    parent = os.path.dirname(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-weights-")
+    try:
+        atomic_write_json(os.path.join(tmp, "config.json"), model.get_config())
+        model.save_weights(os.path.join(tmp, "model.weights.h5"))
+        vocab.save(os.path.join(tmp, "vocab.json"))
+        files = list(CHECKED_FILES)
+        if golden_inputs is not None:
+            logits = np.asarray(model.predict_on_batch(golden_inputs))
+            np.savez(os.path.join(tmp, "golden.npz"), logits=logits, **golden_inputs)
+            files.append("golden.npz")
+        metadata = {**metadata, "model": metadata.get("model", model.name),
+                    "sha256": {f: sha256_file(os.path.join(tmp, f)) for f in files}}
+        atomic_write_json(os.path.join(tmp, "metadata.json"), metadata)
+        if card is not None:
+            atomic_write_text(os.path.join(tmp, "README.md"), card(metadata))
+        if os.path.exists(folder):
+            old = folder.rstrip("/") + ".old"
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return metadata
+
+
+def model_card(meta):
+    """A model card (markdown) from a weight folder's metadata."""
+    ev = meta.get("valid", {})
+    rows = "\n".join(f"| {t} | {e:.1f} |" for t, e in ev.get("tasks", {}).items())
+    files = "\n".join(f"| `{f}` | `{h}` |" for f, h in meta.get("sha256", {}).items())
+    recipe = "\n".join(f"- {k}: {v}" for k, v in meta.get("recipe", {}).items())
+    notes = "\n".join(f"- {n}" for n in meta.get("notes", []))
+    return f"""# {meta['model']} / {meta.get('tag', '')}
+
+{meta.get('paper', '')}
+
+## Data
+- bAbI v1.2 (CC BY 3.0), folder `{meta.get('data', {}).get('folder')}`, tasks {meta.get('data', {}).get('tasks')}, trained jointly on the `train` split ({meta.get('data', {}).get('train_examples')} questions), chosen on the `valid` split ({meta.get('data', {}).get('valid_examples')} questions).
+- Vocabulary: {meta.get('vocab_size')} words (`vocab.json`, 0 = padding, 1 = unknown). Memory: last {meta.get('config', {}).get('memory_size')} sentences.
+{notes}
+
+## Recipe
+{recipe}
+- seed: {meta.get('seed')}
+- best epoch: {meta.get('best_epoch')}, training time: {meta.get('train_seconds', 0):.0f} s on {meta.get('machine', '?')}
+
+## Model
+- config: `{json.dumps(meta.get('config', {}))}`
+- parameters: {meta.get('parameters')}
+
+## Valid error (%) per task
+Mean {ev.get('mean_error')} %, failed tasks (> 5 %): {ev.get('failed_tasks')}
+
+| task | error % |
+|---|---|
+{rows}
+
+Measured with: `{meta.get('command', '')}`
+
+## Inputs and outputs
+- `story` int32 [batch, memory, words], oldest sentence first, padded with 0 at the end; `query` int32 [batch, words].
+- Output: answer logits over the vocabulary. Attention per hop: `model.explain(inputs)`.
+
+## Files
+| file | sha256 |
+|---|---|
+{files}
+
+License of the data: CC BY 3.0 (Facebook AI Research, bAbI).
+"""
