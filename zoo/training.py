@@ -50,22 +50,23 @@ class RecipeSchedule(keras.callbacks.Callback):
 
     Linear start (Sukhbaatar et al. 2015, Sec. 4.2): training begins with the
     softmax of every memory read removed, at ``linear_start_lr``; when the
-    validation loss stops falling (or after ``linear_start_max`` epochs) the
-    softmax is restored. Then ``epochs`` epochs follow, the learning rate
-    halved every ``anneal_every`` of them. The weights with the best
+    validation loss stops falling (``linear_start_patience`` epochs without a
+    new best, ``linear_start_max`` epochs at most) the softmax is restored.
+    Then ``epochs`` epochs follow, the learning rate halved every
+    ``anneal_every`` of them. The weights with the best
     validation accuracy (softmax on) are saved to ``best_path``.
 
     The state is kept in ``state_path`` (JSON) so that a run resumed by
     ``keras.callbacks.BackupAndRestore`` picks up where it stopped.
     """
 
-    def __init__(self, recipe, best_path, state_path, linear_start_max=20, patience=1):
+    def __init__(self, recipe, best_path, state_path):
         super().__init__()
         self.recipe = recipe
         self.best_path = best_path
         self.state_path = state_path
-        self.linear_start_max = linear_start_max
-        self.patience = patience
+        self.linear_start_max = recipe.get("linear_start_max", 20)
+        self.patience = recipe.get("linear_start_patience", 1)
         self.state = {"ls_end": None if recipe.get("linear_start") else 0, "ls_best": float("inf"),
                       "ls_bad": 0, "best_acc": -1.0, "best_loss": float("inf"), "best_epoch": None}
         if os.path.exists(state_path):

@@ -16,5 +16,6 @@ register_model(ModelSpec(
     # over the batch as in the paper's code.
     recipe=dict(optimizer="sgd", loss_reduction="sum", learning_rate=0.01, anneal_every=15, anneal_factor=0.5, epochs=60,
                 batch_size=32, clipnorm=40.0, linear_start=True, linear_start_lr=0.005,
+                linear_start_patience=3, linear_start_max=20,
                 noise=0.1, memory_size=50, jit_compile=True, steps_per_execution=16),
 ))

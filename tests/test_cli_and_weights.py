@@ -1,0 +1,139 @@
+"""The CLI end to end on a small bAbI tree, and weight folders."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.__main__ import main
+
+TINY = ['--config', '{"dim": 8, "hops": 2}', '--recipe', '{"linear_start_max": 1, "jit_compile": false}']
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny MemN2N trained by the CLI on a small tree (tasks 1 and 19)."""
+    from tests.conftest import STORY_1, STORY_19, _write_babi
+
+    root = str(tmp_path_factory.mktemp("data"))
+    for split in ("train", "valid"):
+        _write_babi(root, "en-valid", 1, split, STORY_1 * 6)
+        _write_babi(root, "en-valid", 19, split, STORY_19 * 4)
+    out = str(tmp_path_factory.mktemp("run") / "run")
+    assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1,19", "--out", out, "--epochs", "2",
+                 "--verbose", "0", *TINY]) == 0
+    return root, out
+
+
+def test_train_writes_a_complete_checked_weight_folder(trained):
+    _, out = trained
+    folder = os.path.join(out, "weights")
+    meta = json.load(open(os.path.join(folder, "metadata.json")))
+    assert set(meta["sha256"]) == {"config.json", "model.weights.h5", "vocab.json", "golden.npz"}
+    assert set(meta["valid"]["tasks"]) == {"1", "19"}
+    assert meta["parameters"] > 0 and meta["train_seconds"] > 0
+    assert "| 19 |" in open(os.path.join(folder, "README.md")).read()
+    model = zoo.load("memn2n", weights=folder)
+    golden = np.load(os.path.join(folder, "golden.npz"))
+    logits = model.predict_on_batch({"story": golden["story"], "query": golden["query"]})
+    np.testing.assert_allclose(logits, golden["logits"], atol=1e-5)
+    assert os.path.isdir(os.path.join(out, "logs"))  # TensorBoard
+
+
+def test_train_refuses_to_overwrite_finished_weights(trained, capsys):
+    root, out = trained
+    assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", out, "--epochs", "1",
+                 "--verbose", "0", *TINY]) == 2
+    assert "already holds finished weights" in capsys.readouterr().err
+
+
+def test_train_resumes_after_an_interruption(trained, tmp_path):
+    """A run stopped mid-way picks up from its backup, not from epoch 0."""
+    root, _ = trained
+    out = str(tmp_path / "resume")
+    from zoo import training
+
+    original = training.RecipeSchedule.on_epoch_begin
+
+    def interrupting(self, epoch, logs=None):
+        if epoch == 2 and not os.environ.get("RESUMED"):
+            raise KeyboardInterrupt  # as if stopped after two epochs
+        original(self, epoch, logs)
+
+    training.RecipeSchedule.on_epoch_begin = interrupting
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", out, "--epochs", "3",
+                  "--verbose", "0", *TINY])
+        os.environ["RESUMED"] = "1"
+        assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", out, "--epochs", "3",
+                     "--verbose", "0", *TINY]) == 0
+    finally:
+        training.RecipeSchedule.on_epoch_begin = original
+        os.environ.pop("RESUMED", None)
+    epochs = [line.split(",")[0] for line in open(os.path.join(out, "log.csv")).read().splitlines()[1:]]
+    assert epochs == [str(i) for i in range(len(epochs))] and len(epochs) == 4  # 1 linear start + 3, none twice
+
+
+def test_evaluate_writes_the_json_result(trained, tmp_path):
+    root, out = trained
+    result = str(tmp_path / "r.json")
+    assert main(["evaluate", "memn2n", "--weights", os.path.join(out, "weights"), "--data-dir", root,
+                 "--tasks", "1,19", "--split", "valid", "--json", result]) == 0
+    r = json.load(open(result))
+    assert set(r) == {"model", "weights", "data", "split", "tasks", "mean_error", "failed_tasks"}
+    assert r["split"] == "valid" and set(r["tasks"]) == {"1", "19"}
+    assert r["mean_error"] == pytest.approx(np.mean(list(r["tasks"].values())), abs=0.01)
+    assert r["failed_tasks"] == sorted(int(t) for t, e in r["tasks"].items() if e > 5)
+
+
+def test_evaluate_missing_split_is_a_clear_error(trained, capsys):
+    root, out = trained
+    assert main(["evaluate", "memn2n", "--weights", os.path.join(out, "weights"), "--data-dir", root,
+                 "--tasks", "1", "--split", "test"]) == 2
+    assert "qa1_test.txt" in capsys.readouterr().err
+
+
+def test_predict_prints_answer_and_attention(trained, capsys, tmp_path):
+    _, out = trained
+    story = tmp_path / "story.txt"
+    story.write_text("Mary moved to the bathroom.\nJohn went to the hallway.\n")
+    assert main(["predict", "memn2n", "--weights", os.path.join(out, "weights"), "--story", str(story),
+                 "--question", "Where is Mary?"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("answer: ")
+    assert text.count("hop ") == 2 and "mary moved to the bathroom" in text.lower()
+
+
+def test_corrupt_weights_are_refused(trained, tmp_path):
+    _, out = trained
+    copy = str(tmp_path / "copy")
+    shutil.copytree(os.path.join(out, "weights"), copy)
+    with open(os.path.join(copy, "model.weights.h5"), "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ValueError, match="sha256"):
+        zoo.load("memn2n", weights=copy)
+
+
+def test_weights_argument_errors_name_the_valid_values(trained):
+    _, out = trained
+    with pytest.raises(ValueError, match=r"valid: None, a folder .*\["):
+        zoo.load("memn2n", weights="babi-3k")
+    with pytest.raises(ValueError, match="fresh models only"):
+        zoo.load("memn2n", weights=os.path.join(out, "weights"), hops=1)
+
+
+def test_save_folder_never_overwrites_unless_asked(trained, tmp_path):
+    from zoo.weights import save_folder
+
+    _, out = trained
+    model = zoo.load("memn2n", weights=os.path.join(out, "weights"))
+    target = str(tmp_path / "w")
+    save_folder(model, model.vocab, target, {"model": "memn2n"})
+    with pytest.raises(FileExistsError, match="overwrite"):
+        save_folder(model, model.vocab, target, {"model": "memn2n"})
+    save_folder(model, model.vocab, target, {"model": "memn2n"}, overwrite=True)
+    assert zoo.load("memn2n", weights=target) is not None
