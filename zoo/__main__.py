@@ -1,4 +1,4 @@
-"""Command line: python -m zoo train | evaluate | predict | list."""
+"""Command line: python -m zoo train | evaluate | predict | demo | list."""
 
 import argparse
 import json
@@ -57,6 +57,28 @@ def _predict(args):
             print(f"  {w:6.3f}  {sentence}")
 
 
+DEMO_STORY = """Mary moved to the bathroom.
+John went to the hallway.
+Daniel travelled to the office.
+Mary went back to the kitchen.
+John picked up the apple there.
+John journeyed to the garden."""
+DEMO_QUESTIONS = ("Where is Mary?", "Where is John?", "Where is the apple?")
+
+
+def _demo(args):
+    """The main job on an embedded default: shipped weights answer a story, offline."""
+    import zoo
+
+    model = zoo.load(args.name, weights=args.weights, compile=False)
+    print(f"{args.name} / {args.weights}\nstory:\n  " + DEMO_STORY.replace("\n", "\n  "))
+    for question in DEMO_QUESTIONS:
+        result = model.answer(DEMO_STORY, question)
+        hop = result["attention"][-1]
+        focus = result["sentences"][max(range(len(hop)), key=hop.__getitem__)]
+        print(f"Q: {question:22s} A: {result['answer']:10s} (last hop attends to: {focus!r})")
+
+
 def _list(args):
     import zoo
 
@@ -97,6 +119,11 @@ def main(argv=None):
     r.add_argument("--story", help="a story file, or the story text (sentences end with '.'); default stdin")
     r.add_argument("--question", required=True)
     r.set_defaults(func=_predict)
+
+    d = sub.add_parser("demo", help="answer questions about an embedded story with shipped weights (offline)")
+    d.add_argument("name", nargs="?", default="memn2n")
+    d.add_argument("--weights", default="babi-1k")
+    d.set_defaults(func=_demo)
 
     ls = sub.add_parser("list", help="registered models and their shipped weights")
     ls.add_argument("pattern", nargs="?")

@@ -39,8 +39,7 @@ def answer(name, weights, story, question):
     """Loads a model and answers; returns the answer, sentences and attention per hop."""
     import zoo
 
-    model = zoo.load(name, weights=weights, compile=False)
-    return answer_with(model, story, question)
+    return zoo.load(name, weights=weights, compile=False).answer(story, question)
 
 
 def answer_with(model, story, question):

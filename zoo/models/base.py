@@ -31,6 +31,19 @@ class ZooModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    def answer(self, story, question):
+        """Answers a question about a story (text, or a list of sentences).
+
+        Needs ``self.vocab`` (set by ``zoo.load`` with weights). Returns a dict
+        with the ``answer`` word, the ``sentences`` in memory and the
+        ``attention`` of each hop over them.
+        """
+        from zoo.predict import answer_with
+
+        if self.vocab is None:
+            raise ValueError("this model has no vocabulary: load it with weights (zoo.load(name, weights=...))")
+        return answer_with(self, story, question)
+
     def explain(self, inputs):
         """Returns the model's inner values (such as attention per hop) as numpy."""
         if not self._explain_tensors:

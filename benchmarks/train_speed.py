@@ -1,0 +1,67 @@
+"""Training and evaluation examples per second of every registered model.
+
+Real bAbI batches (joint 20 tasks, the recipe's batch size, memory window,
+random noise and XLA setting), the model at its default (paper) size.
+Prints a table. Usage:
+
+    python benchmarks/train_speed.py [--data-dir DIR] [--size 1k] [--epochs 2] [--models memn2n,...]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import zoo  # noqa: E402
+from zoo.__main__ import DEFAULT_DATA  # noqa: E402
+from zoo.data.pipeline import make_dataset  # noqa: E402
+from zoo.training import compile_model, load_babi  # noqa: E402
+
+
+def measure(name, data_dir, size, epochs, overrides):
+    spec = zoo.get_spec(name)
+    recipe = {**spec.recipe, **overrides}
+    train, valid, vocab, _, _ = load_babi(data_dir, size, "all", recipe.get("memory_size", 50))
+    model = spec.build(**{**spec.default_config, "vocab_size": len(vocab), "memory_size": recipe.get("memory_size", 50)})
+    compile_model(model, recipe)
+    ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0))
+    model.fit(ds, epochs=1, verbose=0)  # compile every bucket shape
+    start = time.perf_counter()
+    model.fit(ds, epochs=epochs, verbose=0)
+    train_rate = epochs * len(train["answer"]) / (time.perf_counter() - start)
+    eval_ds = make_dataset(valid, 256)
+    model.evaluate(eval_ds, verbose=0)
+    start = time.perf_counter()
+    model.evaluate(eval_ds, verbose=0)
+    eval_rate = len(valid["answer"]) / (time.perf_counter() - start)
+    return len(train["answer"]), train_rate, eval_rate, recipe
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=DEFAULT_DATA)
+    p.add_argument("--size", default="1k")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--models", default=None, help="comma-separated names (default: all registered)")
+    p.add_argument("--compare-xla", action="store_true", help="also measure without XLA and steps_per_execution")
+    args = p.parse_args()
+    names = args.models.split(",") if args.models else zoo.list_models()
+    rows = []
+    for name in names:
+        variants = [("recipe", {})]
+        if args.compare_xla:
+            variants.append(("no XLA, 1 step/call", {"jit_compile": False, "steps_per_execution": 1}))
+        for label, overrides in variants:
+            n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides)
+            rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev))
+    print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores")
+    print(f"| model | setting | train examples | batch | XLA | train ex/s | eval ex/s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label, n, batch, jit, tr, ev in rows:
+        print(f"| {name} | {label} | {n} | {batch} | {jit} | {tr:,.0f} | {ev:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Shipped weights: checksums, golden outputs, model card, and the recorded error re-measured."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.weights import ROOT, verify
+from tests.conftest import SHARED_BABI
+
+SHIPPED = [(name, tag) for name in zoo.list_models() for tag in zoo.list_weights(name)]
+
+
+def test_memn2n_ships_babi_1k_and_10k():
+    assert {"babi-1k", "babi-10k"} <= set(zoo.list_weights("memn2n"))
+
+
+@pytest.mark.parametrize("name, tag", SHIPPED, ids=[f"{n}-{t}" for n, t in SHIPPED])
+def test_checksums_card_and_golden_outputs(name, tag):
+    folder = os.path.join(ROOT, name, tag)
+    meta = verify(folder)
+    assert set(meta["sha256"]) >= {"config.json", "model.weights.h5", "vocab.json", "golden.npz"}
+    for key in ("data", "recipe", "valid", "train_seconds", "parameters", "paper"):
+        assert key in meta, f"model card data lacks {key}"
+    assert len(meta["valid"]["tasks"]) == 20
+    card = open(os.path.join(folder, "README.md")).read()
+    assert f"{meta['valid']['mean_error']}" in card and str(meta["parameters"]) in card
+    model = zoo.load(name, weights=tag)
+    assert model.count_params() == meta["parameters"]
+    golden = np.load(os.path.join(folder, "golden.npz"))
+    logits = model.predict_on_batch({"story": golden["story"], "query": golden["query"]})
+    np.testing.assert_allclose(logits, golden["logits"], atol=1e-5)
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_BABI), reason="the shared bAbI copy is not beside the checkout")
+@pytest.mark.parametrize("name, tag", SHIPPED, ids=[f"{n}-{t}" for n, t in SHIPPED])
+def test_recorded_error_is_re_measured(name, tag):
+    """Tasks 1 and 16 of the valid split give the per-task errors the card records."""
+    from zoo.data.babi import load_split
+    from zoo.data.pipeline import vectorize
+    from zoo.training import task_errors
+
+    model = zoo.load(name, weights=tag)
+    meta = json.load(open(os.path.join(ROOT, name, tag, "metadata.json")))
+    examples, _ = load_split(SHARED_BABI, meta["data"]["folder"], [1, 16], "valid")
+    arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
+    measured = task_errors(model, arrays)["tasks"]
+    for task in ("1", "16"):
+        assert measured[task] == pytest.approx(meta["valid"]["tasks"][task], abs=0.01)
