@@ -1,4 +1,4 @@
-"""Command line: python -m zoo train | evaluate | predict | demo | list."""
+"""Command line: python -m zoo train | evaluate | predict | export | demo | list."""
 
 import argparse
 import json
@@ -79,6 +79,49 @@ def _demo(args):
         print(f"Q: {question:22s} A: {result['answer']:10s} (last hop attends to: {focus!r})")
 
 
+def _export(args):
+    import zoo
+    from export import export_model
+    from zoo.registry import get_spec
+
+    model = zoo.load(args.name, weights=args.weights, compile=False)
+    if model.vocab is None:
+        raise ValueError("export needs a vocabulary: give --weights (a tag or a weight folder)")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    paths = export_model(model, model.vocab, args.name, args.weights, args.out, formats,
+                         get_spec(args.name).unsupported_exports, overwrite=args.overwrite)
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    if args.verify:
+        _verify(args, model, paths)
+
+
+def _verify(args, model, paths):
+    """Parity on real bAbI valid batches, with the accuracy of each artefact."""
+    from export.verify import compare
+    from zoo.data.babi import load_split
+    from zoo.data.pipeline import iterate_batches, vectorize
+    from zoo.weights import resolve, read_metadata
+
+    folder = read_metadata(resolve(args.name, args.weights))["data"]["folder"]
+    examples, _ = load_split(args.data_dir, folder, "all", "valid")
+    arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
+    batches, answers = [], []
+    for inputs, y in iterate_batches(arrays, batch_size=32):
+        batches.append(inputs)
+        answers.append(y)
+    results = compare(model, paths, batches, answers)
+    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (all 20 tasks):")
+    print("| artefact | max abs diff | tolerance | argmax equal | accuracy | Keras accuracy | ok |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, r in results.items():
+        tol = "-" if r["tolerance"] is None else f"{r['tolerance']:.0e}"
+        print(f"| {kind} | {r['max_abs_diff']:.2e} | {tol} | {100 * r['argmax_equal']:.2f}% | "
+              f"{100 * r['accuracy']:.2f}% | {100 * r['keras_accuracy']:.2f}% | {r['ok']} |")
+    if not all(r["ok"] for r in results.values()):
+        raise ValueError("an export differs from Keras beyond its tolerance (see the table)")
+
+
 def _list(args):
     import zoo
 
@@ -119,6 +162,16 @@ def main(argv=None):
     r.add_argument("--story", help="a story file, or the story text (sentences end with '.'); default stdin")
     r.add_argument("--question", required=True)
     r.set_defaults(func=_predict)
+
+    x = sub.add_parser("export", help="SavedModel (TF Serving), TFLite (float, int8) and ONNX, with metadata")
+    x.add_argument("name")
+    x.add_argument("--weights", required=True)
+    x.add_argument("--format", default="saved_model,tflite,onnx", help="comma-separated: saved_model, tflite, onnx")
+    x.add_argument("--out", required=True)
+    x.add_argument("--overwrite", action="store_true", help="replace existing artefacts")
+    x.add_argument("--verify", action="store_true", help="check every artefact against Keras on bAbI valid")
+    x.add_argument("--data-dir", default=DEFAULT_DATA, help="for --verify")
+    x.set_defaults(func=_export)
 
     d = sub.add_parser("demo", help="answer questions about an embedded story with shipped weights (offline)")
     d.add_argument("name", nargs="?", default="memn2n")
