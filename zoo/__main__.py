@@ -25,8 +25,11 @@ def _evaluate(args):
     from zoo.data.pipeline import vectorize
     from zoo.training import task_errors
 
+    from zoo.weights import read_metadata, resolve
+
     model = zoo.load(args.name, weights=args.weights)
-    folder = resolve_folder(args.size)
+    trained_on = read_metadata(resolve(args.name, args.weights)).get("data", {}).get("folder", "en-valid")
+    folder = resolve_folder(args.size or trained_on)
     examples, _ = load_split(args.data_dir, folder, args.tasks, args.split)
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
     result = {"model": args.name, "weights": args.weights, "data": os.path.join(args.data_dir, folder),
@@ -150,7 +153,7 @@ def main(argv=None):
     e.add_argument("name")
     e.add_argument("--weights", required=True, help="a tag (see `list`) or a weight folder")
     e.add_argument("--data-dir", default=DEFAULT_DATA)
-    e.add_argument("--size", default="1k")
+    e.add_argument("--size", default=None, help="1k, 10k or a folder (default: the data the weights were trained on)")
     e.add_argument("--tasks", default="all")
     e.add_argument("--split", default="valid", choices=["train", "valid", "test"])
     e.add_argument("--json", help="write the result to this file")

@@ -9,7 +9,8 @@ from zoo.layers.temporal_encoding import TemporalEncoding
 from zoo.layers.tied_embedding import TiedEmbedding
 from zoo.models.base import ZooModel, model_inputs
 
-ENCODERS = {"bow": BagOfWords, "position": PositionEncoding}
+ENCODERS = {"bow": BagOfWords, "position": PositionEncoding,
+            "position_centered": lambda name: PositionEncoding(variant="centered", name=name)}
 TYING = ("adjacent", "layerwise")
 
 
@@ -29,7 +30,8 @@ class MemN2N(ZooModel):
         memory_size: rows of the temporal tables (the memory window).
         dim: embedding size d.
         hops: number of hops K.
-        encoder: ``"position"`` (PE) or ``"bow"``.
+        encoder: ``"position"`` (PE, the paper's formula), ``"position_centered"``
+            (PE as in the authors' code) or ``"bow"``.
         temporal: add temporal encoding (TE).
         tying: ``"adjacent"`` or ``"layerwise"``.
 
