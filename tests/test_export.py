@@ -116,3 +116,37 @@ def test_declared_unsupported_format_is_named_not_skipped_silently(tmp_path):
     paths = export_model(model, tiny_vocab(spec), spec.name, None, str(tmp_path), formats=["onnx"],
                          unsupported={"onnx": "a reason"}, log=said.append)
     assert paths == {} and said == [f"{spec.name}: no onnx export: a reason"]
+
+
+def test_predict_request_through_the_saved_model(exported):
+    """A real tensorflow-serving-api PredictRequest, answered by the SavedModel's signatures."""
+    from export.serving import predict_request, serve_locally
+
+    spec, model, _, paths = exported
+    if "saved_model" not in paths:
+        pytest.skip(f"{spec.name} declares no saved_model export")
+    request = predict_request(spec.name, [["w2 w3.", "w4 w5 w6."]], ["w3 w2?"])
+    assert request.model_spec.signature_name == "answer_text"
+    response = serve_locally(paths["saved_model"], request)
+    import tensorflow as tf
+
+    answer = tf.make_ndarray(response.outputs["answer"])[0].decode()
+    assert answer == model.answer(["w2 w3.", "w4 w5 w6."], "w3 w2?")["answer"]
+    batch = spec.example_batch()
+    ids = serve_locally(paths["saved_model"], predict_request(spec.name, batch["story"], batch["query"],
+                                                               signature="serving_default"))
+    np.testing.assert_array_equal(tf.make_ndarray(ids.outputs["answer_id"]),
+                                  np.asarray(model.predict_on_batch(batch)).argmax(-1))
+
+
+def test_saved_model_cli_shows_both_signatures(exported):
+    spec, _, _, paths = exported
+    if "saved_model" not in paths:
+        pytest.skip(f"{spec.name} declares no saved_model export")
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    proc = subprocess.run([cli, "show", "--all", "--dir", paths["saved_model"]], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for text in ("signature_def['serving_default']", "signature_def['answer_text']", "inputs['story']",
+                 "inputs['sentences']", "outputs['answer']", "outputs['probabilities']"):
+        assert text in proc.stdout

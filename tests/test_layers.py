@@ -86,3 +86,17 @@ def test_tied_embedding_forward_and_reverse():
     roundtrip(layer)
     sym = keras.Input((3,))
     assert tuple(layer(sym, reverse=True).shape) == (None, 5)
+
+
+def test_position_encoding_centered_variant_matches_the_released_code():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(1, 5, 4)).astype("float32")
+    ids = np.array([[3, 4, 5, 6, 0]])  # J = 4
+    J, d = 4, 4
+    l = np.array([[1 + 4 * (k - (d + 1) / 2) * (j - (J + 1) / 2) / (d * J) for k in range(1, d + 1)]
+                  for j in range(1, J + 1)])
+    layer = PositionEncoding(variant="centered")
+    np.testing.assert_allclose(np.asarray(layer(emb, ids)), (emb[0, :4] * l).sum(0)[None], rtol=1e-5)
+    roundtrip(layer)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        PositionEncoding(variant="sinusoid")
