@@ -49,3 +49,28 @@ def test_recorded_error_is_re_measured(name, tag):
     measured = task_errors(model, arrays)["tasks"]
     for task in ("1", "16"):
         assert measured[task] == pytest.approx(meta["valid"]["tasks"][task], abs=0.01)
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_BABI), reason="the shared bAbI copy is not beside the checkout")
+def test_answer_text_signature_answers_a_raw_babi_story(tmp_path):
+    """The exported SavedModel of memn2n/babi-1k reads a bAbI story as raw text and answers it."""
+    from export.runners import SavedModelRunner
+    from export.writers import write_saved_model
+
+    model = zoo.load("memn2n", weights="babi-1k")
+    path = write_saved_model(model, model.vocab, "memn2n", "babi-1k", str(tmp_path))
+    runner = SavedModelRunner(path)
+    lines = open(os.path.join(SHARED_BABI, "en-valid", "qa1_valid.txt")).read().splitlines()
+    sentences, questions = [], []
+    for line in lines[:40]:
+        text = line.split(" ", 1)[1]
+        if line.startswith("1 "):
+            sentences = []
+        if "\t" in text:
+            question, answer, _ = text.split("\t")
+            questions.append((list(sentences), question, answer))
+        else:
+            sentences.append(text)
+    served = [runner.answer_text([s], [q])[0] for s, q, _ in questions]
+    assert served == [model.answer(s, q)["answer"] for s, q, _ in questions]
+    assert sum(a == gold for a, (_, _, gold) in zip(served, questions)) >= 0.9 * len(questions)

@@ -123,8 +123,30 @@ def _verify(args, model, paths):
         tol = "-" if r["tolerance"] is None else f"{r['tolerance']:.0e}"
         print(f"| {kind} | {r['max_abs_diff']:.2e} | {tol} | {100 * r['argmax_equal']:.2f}% | "
               f"{100 * r['accuracy']:.2f}% | {100 * r['keras_accuracy']:.2f}% | {r['ok']} |")
+    if "saved_model" in paths:
+        _verify_text(model, paths["saved_model"], examples)
     if not all(r["ok"] for r in results.values()):
         raise ValueError("an export differs from Keras beyond its tolerance (see the table)")
+
+
+def _verify_text(model, saved_model, examples, per_task=10):
+    """The answer_text signature on raw story text agrees with Keras and the gold answers."""
+    from export.runners import SavedModelRunner
+
+    runner = SavedModelRunner(saved_model)
+    chosen = [ex for t in range(1, 21) for ex in [e for e in examples if e.task == t][:per_task]]
+    memory = model.get_config()["memory_size"]
+    agree = right = 0
+    for ex in chosen:
+        sentences = [" ".join(s).capitalize() + "." for s in ex.story[-memory:]]
+        question = " ".join(ex.query).capitalize() + "?"
+        (served,) = runner.answer_text([sentences], [question])
+        agree += served == model.answer(sentences, question)["answer"]
+        right += served == ex.answer
+    print(f"answer_text on {len(chosen)} raw-text valid stories ({per_task} per task): "
+          f"{agree} agree with Keras, {right} right")
+    if agree != len(chosen):
+        raise ValueError("the answer_text signature disagrees with Keras")
 
 
 def _list(args):

@@ -39,8 +39,11 @@ class MemoryRead(keras.layers.Layer):
     def call(self, query, keys, values, story_ids):
         mask = slot_mask(story_ids)
         scores = ops.sum(keys * ops.expand_dims(query, 1), axis=-1)
+        # Softmax over the slots in use, written out (ops.softmax warns on a
+        # one-slot memory, a legal input here).
         masked = ops.where(mask > 0, scores, ops.full_like(scores, -1e9))
-        soft = ops.softmax(masked, axis=-1) * mask
+        exp = ops.exp(masked - ops.max(masked, axis=-1, keepdims=True)) * mask
+        soft = exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-9)
         p = self.softmax_on * soft + (1.0 - self.softmax_on) * scores * mask
         o = ops.sum(values * ops.expand_dims(p, -1), axis=1)
         return o, p
