@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import keras
 import numpy as np
@@ -56,8 +57,9 @@ class RecipeSchedule(keras.callbacks.Callback):
     ``anneal_every`` of them. The weights with the best
     validation accuracy (softmax on) are saved to ``best_path``.
 
-    The state is kept in ``state_path`` (JSON) so that a run resumed by
-    ``keras.callbacks.BackupAndRestore`` picks up where it stopped.
+    The state (including the training time so far) is kept in ``state_path``
+    (JSON) so that a run resumed by ``keras.callbacks.BackupAndRestore`` picks
+    up where it stopped.
     """
 
     def __init__(self, recipe, best_path, state_path):
@@ -68,7 +70,8 @@ class RecipeSchedule(keras.callbacks.Callback):
         self.linear_start_max = recipe.get("linear_start_max", 20)
         self.patience = recipe.get("linear_start_patience", 1)
         self.state = {"ls_end": None if recipe.get("linear_start") else 0, "ls_best": float("inf"),
-                      "ls_bad": 0, "best_acc": -1.0, "best_loss": float("inf"), "best_epoch": None}
+                      "ls_bad": 0, "best_acc": -1.0, "best_loss": float("inf"), "best_epoch": None,
+                      "train_seconds": 0.0}
         if os.path.exists(state_path):
             with open(state_path) as f:
                 self.state.update(json.load(f))
@@ -83,6 +86,7 @@ class RecipeSchedule(keras.callbacks.Callback):
         set_softmax(self.model, self.state["ls_end"] is not None)
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
         if self.state["ls_end"] is not None and epoch - self.state["ls_end"] >= self.recipe["epochs"]:
             self.model.stop_training = True
         self.model.optimizer.learning_rate.assign(self._lr(epoch))
@@ -94,6 +98,7 @@ class RecipeSchedule(keras.callbacks.Callback):
         val_loss = logs.get("val_loss", logs.get("loss"))
         val_acc = logs.get("val_accuracy", logs.get("accuracy"))
         s = self.state
+        s["train_seconds"] = s.get("train_seconds", 0.0) + time.perf_counter() - self._epoch_start
         if s["ls_end"] is None:
             if val_loss < s["ls_best"]:
                 s["ls_best"], s["ls_bad"] = val_loss, 0
@@ -186,7 +191,6 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     valid), loadable with ``zoo.load(name, weights=out + "/weights")``.
     """
     import platform
-    import time
 
     from zoo.data.babi import parse_tasks
     from zoo.data.pipeline import make_dataset
@@ -218,10 +222,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]
-    start = time.time()
     model.fit(train_ds, validation_data=valid_ds, epochs=schedule.total_epochs(), callbacks=callbacks,
               verbose=verbose)
-    seconds = time.time() - start + schedule.state.get("seconds_before", 0.0)
     model.load_weights(best)
     result = task_errors(model, valid_arr)
     meta = {
@@ -230,7 +232,7 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         "data": {"folder": folder, "tasks": list(parse_tasks(tasks)), "train_examples": int(len(train_arr["answer"])),
                  "valid_examples": int(len(valid_arr["answer"]))},
         "recipe": recipe, "seed": seed, "best_epoch": schedule.state["best_epoch"],
-        "train_seconds": round(seconds, 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},
     }
