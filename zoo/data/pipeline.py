@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 MEMORY_SIZE = 50
-BUCKETS = (4, 8, 12, 20, 30, 50)
+BUCKETS = (3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50)
 
 
 def vectorize(examples, vocab, memory_size=MEMORY_SIZE, sentence_size=None, query_size=None):
@@ -96,9 +96,12 @@ def insert_empty_memories(story, lengths, rate, rng, size):
     return out
 
 
-def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS):
-    """Lists batches of example indices, each drawn from one length bucket."""
-    keys = np.array([bucket_size(int(n), buckets) for n in lengths])
+def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS, room=0.0):
+    """Lists batches of example indices, each drawn from one length bucket.
+
+    ``room`` leaves space for that fraction of extra (empty) memories.
+    """
+    keys = np.array([bucket_size(int(np.ceil(n * (1 + room))), buckets) for n in lengths])
     plan = []
     for key in np.unique(keys):
         idx = np.flatnonzero(keys == key)
@@ -119,12 +122,11 @@ def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
     """
     rng = np.random.default_rng(seed)
     story, query, answer = arrays["story"], arrays["query"], arrays["answer"]
-    for key, idx in batch_plan(arrays["length"], batch_size, shuffle, rng, buckets):
+    for key, idx in batch_plan(arrays["length"], batch_size, shuffle, rng, buckets, room=noise):
         if noise > 0:
-            lengths = arrays["length"][idx]
-            longest = int(lengths.max()) + int(np.ceil(noise * int(lengths.max())))
-            size = min(bucket_size(longest, buckets), memory_size)
-            batch = insert_empty_memories(story[idx, :min(key, story.shape[1])], lengths, noise, rng, size)
+            size = min(key, memory_size)
+            batch = insert_empty_memories(story[idx, :min(size, story.shape[1])], arrays["length"][idx], noise,
+                                          rng, size)
         else:
             size = min(key, story.shape[1])
             batch = story[idx, :size]
@@ -158,7 +160,7 @@ def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
     if with_supporting:
         spec["supporting"] = tf.TensorSpec([None, arrays["supporting"].shape[1]], tf.int32)
     ds = tf.data.Dataset.from_generator(generator, output_signature=(spec, tf.TensorSpec([None], tf.int32)))
-    n_batches = len(batch_plan(arrays["length"], batch_size, False, None, buckets))
+    n_batches = len(batch_plan(arrays["length"], batch_size, False, None, buckets, room=noise))
     return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(8)
 
 
