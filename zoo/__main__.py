@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shlex
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up chatter out of the output
@@ -17,7 +18,7 @@ def _train(args):
     recipe = json.loads(args.recipe) if args.recipe else {}
     config = json.loads(args.config) if args.config else {}
     _, meta = train(args.name, args.data_dir, args.size, args.tasks, args.out, args.epochs, args.seed,
-                    recipe, config, verbose=args.verbose, command="python -m zoo " + " ".join(sys.argv[1:]))
+                    recipe, config, verbose=args.verbose, command="python -m zoo " + shlex.join(sys.argv[1:]))
     print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"]}, indent=1))
 
 
