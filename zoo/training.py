@@ -13,14 +13,9 @@ from zoo.layers.memory_read import MemoryRead
 
 def set_softmax(model, on):
     """Switches the softmax of every MemoryRead layer on (1) or off (0)."""
-    for layer in model._flatten_layers():
+    for layer in model.layers:
         if isinstance(layer, MemoryRead):
             layer.softmax_on.assign(1.0 if on else 0.0)
-
-
-def softmax_is_on(model):
-    flags = [float(layer.softmax_on.numpy()) for layer in model._flatten_layers() if isinstance(layer, MemoryRead)]
-    return all(f > 0.5 for f in flags)
 
 
 def make_optimizer(recipe):
@@ -38,7 +33,8 @@ def compile_model(model, recipe):
         optimizer=make_optimizer(recipe),
         # The paper's code sums the loss over the batch (its learning rates
         # assume it); "sum_over_batch_size" would divide them by 32.
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=recipe.get("loss_reduction", "sum_over_batch_size")),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction=recipe.get("loss_reduction", "sum_over_batch_size")),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=recipe.get("jit_compile", False),
         steps_per_execution=recipe.get("steps_per_execution", 1),
@@ -80,15 +76,14 @@ class RecipeSchedule(keras.callbacks.Callback):
         r = self.recipe
         if self.state["ls_end"] is None:
             return r.get("linear_start_lr", r["learning_rate"])
-        return r["learning_rate"] * r.get("anneal_factor", 0.5) ** ((epoch - self.state["ls_end"]) // r.get("anneal_every", 10 ** 9))
+        halvings = (epoch - self.state["ls_end"]) // r.get("anneal_every", 10 ** 9)
+        return r["learning_rate"] * r.get("anneal_factor", 0.5) ** halvings
 
     def on_train_begin(self, logs=None):
         set_softmax(self.model, self.state["ls_end"] is not None)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
-        if self.state["ls_end"] is not None and epoch - self.state["ls_end"] >= self.recipe["epochs"]:
-            self.model.stop_training = True
         self.model.optimizer.learning_rate.assign(self._lr(epoch))
 
     def on_epoch_end(self, epoch, logs=None):
