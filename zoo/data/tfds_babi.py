@@ -60,7 +60,10 @@ class Babi(tfds.core.GeneratorBasedBuilder):
         )
 
     def _root(self, dl_manager):
-        manual = dl_manager._manual_dir  # None unless given
+        try:
+            manual = dl_manager.manual_dir
+        except AssertionError:  # TFDS's way of saying that none was given
+            manual = None
         if manual and os.path.isdir(os.fspath(manual)):
             for root in (os.fspath(manual), os.path.join(os.fspath(manual), RELEASE)):
                 if os.path.isdir(os.path.join(root, self.builder_config.folder)):
