@@ -121,12 +121,22 @@ def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
     only. A fresh shuffle is drawn each time the generator is created.
     """
     rng = np.random.default_rng(seed)
-    story, query, answer = arrays["story"], arrays["query"], arrays["answer"]
-    for key, idx in batch_plan(arrays["length"], batch_size, shuffle, rng, buckets, room=noise):
-        if noise > 0:
+    story, query, answer, lengths = arrays["story"], arrays["query"], arrays["answer"], arrays["length"]
+    plan = batch_plan(lengths, batch_size, shuffle, rng, buckets, room=noise)
+    noisy, offset = {}, {}
+    if noise > 0:
+        # One vectorised call per bucket, not one per batch: the generator
+        # then only slices, and Python stays off the training's critical path.
+        for key in sorted({k for k, _ in plan}):
+            members = np.concatenate([idx for k, idx in plan if k == key])
             size = min(key, memory_size)
-            batch = insert_empty_memories(story[idx, :min(size, story.shape[1])], arrays["length"][idx], noise,
-                                          rng, size)
+            noisy[key] = insert_empty_memories(story[members, :min(size, story.shape[1])], lengths[members],
+                                               noise, rng, size)
+            offset[key] = 0
+    for key, idx in plan:
+        if noise > 0:
+            batch = noisy[key][offset[key]:offset[key] + len(idx)]
+            offset[key] += len(idx)
         else:
             size = min(key, story.shape[1])
             batch = story[idx, :size]
