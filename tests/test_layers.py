@@ -100,12 +100,3 @@ def test_position_encoding_centered_variant_matches_the_released_code():
     roundtrip(layer)
     with pytest.raises(ValueError, match="variant must be one of"):
         PositionEncoding(variant="sinusoid")
-
-
-def test_memory_read_gives_empty_memories_no_weight():
-    layer = MemoryRead()
-    u = np.ones((1, 2), "float32")
-    keys = np.ones((1, 3, 2), "float32")
-    ids = np.array([[[4], [0], [5]]], "int32")  # slot 1 is an empty memory (random noise)
-    _, p = layer(u, keys, keys, ids)
-    np.testing.assert_allclose(np.asarray(p)[0], [0.5, 0.0, 0.5], rtol=1e-6)

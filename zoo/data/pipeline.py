@@ -67,11 +67,10 @@ def insert_empty_memories(story, lengths, rate, rng, size):
 
     For each story of the batch, adds up to ``ceil(rate * length)``
     all-padding sentences at random places before its last sentence (a blank
-    after it would read as padding). The temporal encoding counts every slot
-    up to the last non-empty one, so blanks shift the ages of the sentences
-    before them, which regularises it; the memory read gives blanks no weight
-    (the time randomisation of the authors' code). The oldest sentences go
-    first when a story outgrows ``size``.
+    after it would read as padding). The model treats every slot up to the
+    last non-empty one as memory, so an empty slot takes part in attention
+    with its temporal embedding only, which regularises the temporal
+    encoding. The oldest sentences go first when a story outgrows ``size``.
 
     Args:
         story: [batch, slots, words] int32, oldest sentence first.

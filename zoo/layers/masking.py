@@ -7,20 +7,14 @@ def slot_mask(story_ids):
     """Float mask [batch, memory] of the memory slots in use.
 
     A slot is in use when it comes at or before the story's last non-empty
-    sentence; an empty sentence before it is an empty memory (random noise):
-    it counts as a time step for the temporal encoding. Empty slots after it
-    are padding.
+    sentence; an empty sentence before it is an empty memory (random noise),
+    empty slots after it are padding.
     """
-    filled = ops.cast(sentence_mask(story_ids), "int32")
+    filled = ops.cast(ops.any(ops.not_equal(story_ids, 0), axis=-1), "int32")
     slots = ops.shape(filled)[1]
     position = ops.expand_dims(ops.arange(1, slots + 1, dtype="int32"), 0)
     length = ops.max(filled * position, axis=-1, keepdims=True)
     return ops.cast(position <= length, "float32")
-
-
-def sentence_mask(story_ids):
-    """Float mask [batch, memory] of the non-empty sentences (what attention may read)."""
-    return ops.cast(ops.any(ops.not_equal(story_ids, 0), axis=-1), "float32")
 
 
 def word_mask(ids):

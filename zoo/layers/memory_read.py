@@ -3,16 +3,14 @@
 import keras
 from keras import ops
 
-from zoo.layers.masking import sentence_mask
+from zoo.layers.masking import slot_mask
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MemoryRead(keras.layers.Layer):
     """Reads memory by attention: p = softmax(u^T m_i), o = sum_i p_i c_i.
 
-    Sukhbaatar et al. 2015, Eq. (1) and (2). Padding slots and empty memories
-    (random noise) get no weight: as in the authors' code, an empty memory only
-    shifts the ages seen by the temporal encoding.
+    Sukhbaatar et al. 2015, Eq. (1) and (2). Padding slots get no weight.
     For linear start (Sec. 4.2) the softmax can be switched off: the weights
     are then the raw scores u^T m_i. The switch is a non-trainable weight,
     ``softmax_on`` (1.0 or 0.0), set by :class:`zoo.training.LinearStart`.
@@ -39,7 +37,7 @@ class MemoryRead(keras.layers.Layer):
             name="softmax_on", shape=(), initializer="ones", trainable=False)
 
     def call(self, query, keys, values, story_ids):
-        mask = sentence_mask(story_ids)
+        mask = slot_mask(story_ids)
         scores = ops.sum(keys * ops.expand_dims(query, 1), axis=-1)
         # Softmax over the slots in use, written out (ops.softmax warns on a
         # one-slot memory, a legal input here).
