@@ -137,3 +137,12 @@ def test_save_folder_never_overwrites_unless_asked(trained, tmp_path):
         save_folder(model, model.vocab, target, {"model": "memn2n"})
     save_folder(model, model.vocab, target, {"model": "memn2n"}, overwrite=True)
     assert zoo.load("memn2n", weights=target) is not None
+
+
+def test_bad_cli_arguments_are_clear_errors(capsys, babi_dir, tmp_path):
+    assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"), "--config", "{dim: 3}"]) == 2
+    assert "--config takes a JSON object" in capsys.readouterr().err
+    assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"), "--tasks", "0"]) == 2
+    assert "numbers from 1 to 20" in capsys.readouterr().err
+    assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"), "--size", "5k"]) == 2
+    assert "valid: 1k, 10k" in capsys.readouterr().err

@@ -12,11 +12,22 @@ DEFAULT_DATA = os.environ.get("BABI_DIR", os.path.join(os.path.dirname(os.path.d
                                                         "..", "shared", "data", "babi", "tasks_1-20_v1-2"))
 
 
+def _json_arg(flag, text):
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{flag} takes a JSON object, e.g. '{{\"dim\": 100}}': {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} takes a JSON object, got {text!r}")
+    return value
+
+
 def _train(args):
     from zoo.training import train
 
-    recipe = json.loads(args.recipe) if args.recipe else {}
-    config = json.loads(args.config) if args.config else {}
+    recipe, config = _json_arg("--recipe", args.recipe), _json_arg("--config", args.config)
     _, meta = train(args.name, args.data_dir, args.size, args.tasks, args.out, args.epochs, args.seed,
                     recipe, config, verbose=args.verbose, command="python -m zoo " + shlex.join(sys.argv[1:]))
     print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"]}, indent=1))
@@ -27,7 +38,6 @@ def _evaluate(args):
     from zoo.data.babi import load_split, resolve_folder
     from zoo.data.pipeline import vectorize
     from zoo.training import task_errors
-
     from zoo.weights import read_metadata, resolve
 
     model = zoo.load(args.name, weights=args.weights)
