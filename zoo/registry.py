@@ -19,7 +19,7 @@ class ModelSpec:
         default_config: constructor arguments of a fresh model.
         tiny_config: a small config for tests.
         recipe: the paper's training recipe (see ``zoo.training.Recipe``).
-        exports: formats the model cannot export to, with the reason.
+        unsupported_exports: formats the model cannot export to, with the reason.
     """
 
     name: str

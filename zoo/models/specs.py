@@ -7,15 +7,18 @@ register_model(ModelSpec(
     name="memn2n",
     cls=MemN2N,
     paper="Sukhbaatar, Szlam, Weston, Fergus. End-To-End Memory Networks. NeurIPS 2015. arXiv:1503.08895",
-    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position",
+    # Position encoding in the form of the authors' released code: on bAbI 1k
+    # joint it gave 15.7-16.0% valid error against 17.2-17.7% for the paper's
+    # printed formula (encoder="position"), and it solves task 16.
+    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
                         temporal=True, tying="adjacent"),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
     # Sec. 4.2, joint training: SGD, lr 0.01 halved every 15 epochs for 60
     # epochs, batch 32, gradient norm clipped at 40, linear start at lr 0.005,
     # 10% random noise, memory of the last 50 sentences; the loss is summed
     # over the batch as in the paper's code.
-    recipe=dict(optimizer="sgd", loss_reduction="sum", learning_rate=0.01, anneal_every=15, anneal_factor=0.5, epochs=60,
-                batch_size=32, clipnorm=40.0, linear_start=True, linear_start_lr=0.005,
+    recipe=dict(optimizer="sgd", loss_reduction="sum", learning_rate=0.01, anneal_every=15, anneal_factor=0.5,
+                epochs=60, batch_size=32, clipnorm=40.0, linear_start=True, linear_start_lr=0.005,
                 linear_start_patience=3, linear_start_max=20,
                 noise=0.1, memory_size=50, jit_compile=True, steps_per_execution=16),
 ))
