@@ -8,8 +8,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow start-up chatter out of the output
 
-DEFAULT_DATA = os.environ.get("BABI_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                        "..", "shared", "data", "babi", "tasks_1-20_v1-2"))
+DEFAULT_DATA = os.environ.get("BABI_DIR", os.path.normpath(os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "babi", "tasks_1-20_v1-2")))
 
 
 def _json_arg(flag, text):
