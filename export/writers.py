@@ -54,10 +54,6 @@ def _check_target(path, overwrite):
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
-def _save_module(module, path, signatures):
-    tf.saved_model.save(module, path, signatures=signatures)
-
-
 def write_saved_model(model, vocab, name, weights, out, version=1, overwrite=False):
     from export.signatures import ServingModule
 
@@ -67,7 +63,8 @@ def write_saved_model(model, vocab, name, weights, out, version=1, overwrite=Fal
     os.makedirs(os.path.join(out, name), exist_ok=True)
     tmp = tempfile.mkdtemp(dir=os.path.join(out, name), prefix=".tmp-")
     try:
-        _save_module(module, tmp, {"serving_default": module.serve, "answer_text": module.answer_text})
+        tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve,
+                                                     "answer_text": module.answer_text})
         if os.path.exists(target):
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -93,7 +90,7 @@ def write_tflite(model, vocab, name, weights, out, int8=False, overwrite=False):
     _check_target(target, overwrite)
     module = ServingModule(model)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
-        _save_module(module, tmp, {"serving_default": module.serve})
+        tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate on devices
         if int8:
