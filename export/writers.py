@@ -81,25 +81,32 @@ def write_saved_model(model, vocab, name, weights, out, version=1, overwrite=Fal
     return target
 
 
-def write_tflite(model, vocab, name, weights, out, int8=False, overwrite=False):
-    """Converts through a SavedModel of the ids signature alone (the converter
-    cannot take the vocabulary table of ``answer_text``)."""
+def write_tflite(model, vocab, name, weights, out, overwrite=False):
+    """Writes the float32 and dynamic-range int8 TFLite files; returns both paths.
+
+    Both are converted from one SavedModel of the ids signature alone (the
+    converter cannot take the vocabulary table of ``answer_text``).
+    """
     from export.signatures import ServingModule
 
-    target = os.path.join(out, f"{name}.int8.tflite" if int8 else f"{name}.tflite")
-    _check_target(target, overwrite)
+    targets = {False: os.path.join(out, f"{name}.tflite"), True: os.path.join(out, f"{name}.int8.tflite")}
+    for target in targets.values():
+        _check_target(target, overwrite)
     module = ServingModule(model)
+    flatbuffers = {}
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate on devices
-        if int8:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic range: int8 weights
-        flatbuffer = converter.convert()
-    atomic_write_bytes(target, flatbuffer)
-    atomic_write_json(target + ".json", _metadata(name, weights, vocab, "tflite-int8" if int8 else "tflite",
-                                                  target, ID_IO))
-    return target
+        for int8 in targets:
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate on devices
+            if int8:
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic range: int8 weights
+            flatbuffers[int8] = converter.convert()
+    for int8, target in targets.items():
+        atomic_write_bytes(target, flatbuffers[int8])
+        atomic_write_json(target + ".json", _metadata(name, weights, vocab, "tflite-int8" if int8 else "tflite",
+                                                      target, ID_IO))
+    return targets[False], targets[True]
 
 
 def write_onnx(model, vocab, name, weights, out, overwrite=False):
@@ -133,8 +140,7 @@ def export_model(model, vocab, name, weights, out, formats=FORMATS, unsupported=
         if fmt == "saved_model":
             paths["saved_model"] = write_saved_model(model, vocab, name, weights, out, overwrite=overwrite)
         if fmt == "tflite":
-            paths["tflite"] = write_tflite(model, vocab, name, weights, out, overwrite=overwrite)
-            paths["tflite_int8"] = write_tflite(model, vocab, name, weights, out, int8=True, overwrite=overwrite)
+            paths["tflite"], paths["tflite_int8"] = write_tflite(model, vocab, name, weights, out, overwrite=overwrite)
         if fmt == "onnx":
             paths["onnx"] = write_onnx(model, vocab, name, weights, out, overwrite=overwrite)
         log(f"{name}: wrote {fmt}")
