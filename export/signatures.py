@@ -43,10 +43,7 @@ class ServingModule(tf.Module):
 
     def __init__(self, model, vocab_tokens=None):
         super().__init__()
-        frozen = convert_variables_to_constants_v2(ids_function(model).get_concrete_function())
-        names = [t.name.split(":")[0] for t in frozen.outputs]
-        self._frozen = frozen
-        self._names = names
+        self._frozen = convert_variables_to_constants_v2(ids_function(model).get_concrete_function())
         self.serve = tf.function(self._serve, input_signature=ID_SIGNATURE)
         if vocab_tokens is None:  # ids only: what the TFLite converter reads
             return

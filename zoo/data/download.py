@@ -76,8 +76,9 @@ def download(dest, urls=URLS, sha256=None):
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
                 shutil.copyfileobj(response, out)
-            if sha256 is not None and sha256_file(tmp) != sha256:
-                raise ValueError(f"{url}: archive sha256 {sha256_file(tmp)} differs from {sha256}")
+            actual = sha256_file(tmp) if sha256 is not None else None
+            if actual != sha256:
+                raise ValueError(f"{url}: archive sha256 {actual} differs from {sha256}")
             return extract(tmp, dest)
         except OSError as err:
             errors.append(f"{url}: {err}")

@@ -7,8 +7,6 @@ to its bucket's size only, which keeps the number of distinct shapes (and of
 XLA compilations) small.
 """
 
-import math
-
 import numpy as np
 
 MEMORY_SIZE = 50
