@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.hop_gate import HopGate
 from zoo.layers.masking import slot_mask
 from zoo.layers.memory_read import MemoryRead
 from zoo.layers.position_encoding import PositionEncoding
@@ -100,3 +101,15 @@ def test_position_encoding_centered_variant_matches_the_released_code():
     roundtrip(layer)
     with pytest.raises(ValueError, match="variant must be one of"):
         PositionEncoding(variant="sinusoid")
+
+
+def test_hop_gate_mixes_state_and_read_by_the_gate():
+    layer = HopGate(3)
+    u = np.array([[1.0, 2.0, 3.0]], "float32")
+    o = np.array([[-1.0, 0.5, 4.0]], "float32")
+    out, gate = (np.asarray(x) for x in layer(u, o))
+    w, b = (np.asarray(v) for v in layer.transform.weights)
+    t = 1.0 / (1.0 + np.exp(-(u @ w + b)))
+    np.testing.assert_allclose(gate, t, rtol=1e-5)
+    np.testing.assert_allclose(out, o * t + u * (1 - t), rtol=1e-5)
+    roundtrip(layer)

@@ -98,6 +98,7 @@ def test_explain_gives_inner_values(spec):
 def test_registry_lists_and_rejects():
     assert "memn2n" in zoo.list_models()
     assert zoo.list_models("mem*n2n") == ["memn2n"]
+    assert zoo.list_models("*memn2n") == ["gated_memn2n", "memn2n"]
     assert zoo.list_models("nothing*") == []
     with pytest.raises(ValueError, match="valid: .*memn2n"):
         zoo.load("memnet")

@@ -3,6 +3,7 @@
 import keras
 
 from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.hop_gate import HopGate
 from zoo.layers.memory_read import MemoryRead
 from zoo.layers.position_encoding import PositionEncoding
 from zoo.layers.temporal_encoding import TemporalEncoding
@@ -12,6 +13,65 @@ from zoo.models.base import ZooModel, model_inputs
 ENCODERS = {"bow": BagOfWords, "position": PositionEncoding,
             "position_centered": lambda name: PositionEncoding(variant="centered", name=name)}
 TYING = ("adjacent", "layerwise")
+GATE_TYING = ("global", "hop")
+
+
+def _memn2n_graph(vocab_size, memory_size, dim, hops, encoder, temporal, tying, gates=None):
+    """MemN2N's layers and functional graph; ``gates`` (one per hop) replace u + o.
+
+    Returns ``(inputs, logits, inner)`` with the attention (and gate values)
+    of each hop in ``inner``.
+    """
+    # Layers. Adjacent tying: embeddings E_0..E_K with A^k = E_{k-1},
+    # C^k = E_k, B = E_0, W^T = E_K. Layer-wise: one A, one C, B, W, H.
+    n_emb = hops + 1 if tying == "adjacent" else 2
+    embeddings = [TiedEmbedding(vocab_size, dim, name=f"embedding_{i}") for i in range(n_emb)]
+    temporals = [TemporalEncoding(memory_size, dim, name=f"temporal_{i}") for i in range(n_emb)] if temporal else None
+    encode = ENCODERS[encoder](name="sentence_encoder")
+    reads = [MemoryRead(name=f"read_{k + 1}") for k in range(hops)]
+    if tying == "adjacent":
+        a_idx, c_idx = list(range(hops)), list(range(1, hops + 1))
+        question_embedding = embeddings[0]
+        hop_map = None
+    else:
+        a_idx, c_idx = [0] * hops, [1] * hops
+        question_embedding = TiedEmbedding(vocab_size, dim, name="question_embedding")
+        hop_map = keras.layers.Dense(dim, use_bias=False, name="hop_map",
+                                     kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
+        answer = keras.layers.Dense(vocab_size, use_bias=False, name="answer",
+                                    kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
+
+    # Graph.
+    story, query = model_inputs()
+
+    def memory(i):
+        m = encode(embeddings[i](story), story)
+        return temporals[i](m, story) if temporal else m
+
+    memories = {i: memory(i) for i in sorted(set(a_idx + c_idx))}
+    u = encode(question_embedding(query), query)
+    inner = {}
+    for k in range(hops):
+        o, p = reads[k](u, memories[a_idx[k]], memories[c_idx[k]], story)
+        inner[f"attention_hop_{k + 1}"] = p
+        if hop_map is not None:
+            u = hop_map(u)
+        if gates is None:
+            u = keras.layers.Add(name=f"update_{k + 1}")([u, o])
+        else:
+            u, t = gates[k](u, o)
+            inner[f"gate_hop_{k + 1}"] = t
+    logits = embeddings[-1](u, reverse=True) if tying == "adjacent" else answer(u)
+    return {"story": story, "query": query}, logits, inner
+
+
+def _check(encoder, tying, hops):
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
+    if tying not in TYING:
+        raise ValueError(f"tying must be one of {list(TYING)}, got {tying!r}")
+    if hops < 1:
+        raise ValueError(f"hops must be 1 or more, got {hops}")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -44,54 +104,45 @@ class MemN2N(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
                  temporal=True, tying="adjacent", **kwargs):
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
-        if tying not in TYING:
-            raise ValueError(f"tying must be one of {list(TYING)}, got {tying!r}")
-        if hops < 1:
-            raise ValueError(f"hops must be 1 or more, got {hops}")
+        _check(encoder, tying, hops)
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
                       encoder=encoder, temporal=temporal, tying=tying)
         kwargs.setdefault("name", "memn2n")
+        inputs, logits, attention = _memn2n_graph(**config)
+        super().__init__(inputs=inputs, outputs=logits, config=config, explain_tensors=attention, **kwargs)
 
-        # Layers. Adjacent tying: embeddings E_0..E_K with A^k = E_{k-1},
-        # C^k = E_k, B = E_0, W^T = E_K. Layer-wise: one A, one C, B, W, H.
-        n_emb = hops + 1 if tying == "adjacent" else 2
-        embeddings = [TiedEmbedding(vocab_size, dim, name=f"embedding_{i}") for i in range(n_emb)]
-        temporals = [TemporalEncoding(memory_size, dim, name=f"temporal_{i}") for i in range(n_emb)] if temporal else None
-        encode = ENCODERS[encoder](name="sentence_encoder")
-        reads = [MemoryRead(name=f"read_{k + 1}") for k in range(hops)]
-        if tying == "adjacent":
-            a_idx, c_idx = list(range(hops)), list(range(1, hops + 1))
-            question_embedding = embeddings[0]
-            hop_map = None
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GatedMemN2N(ZooModel):
+    """GMemN2N: MemN2N whose hops are joined by highway gates.
+
+    Liu and Perez 2017, Sec. 3: u^{k+1} = o^k * T^k(u^k) + u^k * (1 - T^k(u^k))
+    with T^k(u) = sigmoid(W_T^k u + b_T^k) (:class:`HopGate`), everything else
+    as :class:`MemN2N`. ``gate_tying="global"`` shares W_T, b_T across hops,
+    ``"hop"`` gives each hop its own (the paper's two schemes).
+
+    Args:
+        gate_tying: ``"global"`` or ``"hop"``; the rest as :class:`MemN2N`.
+
+    Example:
+        >>> m = GatedMemN2N(vocab_size=20, dim=8, hops=2)
+        >>> import numpy as np
+        >>> m({"story": np.ones((1, 3, 4), "int32"), "query": np.ones((1, 4), "int32")}).shape
+        TensorShape([1, 20])
+    """
+
+    def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
+                 temporal=True, tying="adjacent", gate_tying="global", **kwargs):
+        _check(encoder, tying, hops)
+        if gate_tying not in GATE_TYING:
+            raise ValueError(f"gate_tying must be one of {list(GATE_TYING)}, got {gate_tying!r}")
+        config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
+                      encoder=encoder, temporal=temporal, tying=tying)
+        kwargs.setdefault("name", "gated_memn2n")
+        if gate_tying == "global":
+            gates = [HopGate(dim, name="gate")] * hops
         else:
-            a_idx, c_idx = [0] * hops, [1] * hops
-            question_embedding = TiedEmbedding(vocab_size, dim, name="question_embedding")
-            hop_map = keras.layers.Dense(dim, use_bias=False, name="hop_map",
-                                         kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
-            answer = keras.layers.Dense(vocab_size, use_bias=False, name="answer",
-                                        kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))
-
-        # Graph.
-        story, query = model_inputs()
-
-        def memory(i):
-            m = encode(embeddings[i](story), story)
-            return temporals[i](m, story) if temporal else m
-
-        memories = {i: memory(i) for i in sorted(set(a_idx + c_idx))}
-        u = encode(question_embedding(query), query)
-        attention = {}
-        for k in range(hops):
-            o, p = reads[k](u, memories[a_idx[k]], memories[c_idx[k]], story)
-            attention[f"attention_hop_{k + 1}"] = p
-            if hop_map is not None:
-                u = hop_map(u)
-            u = keras.layers.Add(name=f"update_{k + 1}")([u, o])
-        if tying == "adjacent":
-            logits = embeddings[-1](u, reverse=True)
-        else:
-            logits = answer(u)
-        super().__init__(inputs={"story": story, "query": query}, outputs=logits,
-                         config=config, explain_tensors=attention, **kwargs)
+            gates = [HopGate(dim, name=f"gate_{k + 1}") for k in range(hops)]
+        inputs, logits, inner = _memn2n_graph(**config, gates=gates)
+        super().__init__(inputs=inputs, outputs=logits, config={**config, "gate_tying": gate_tying},
+                         explain_tensors=inner, **kwargs)

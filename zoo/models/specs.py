@@ -1,7 +1,16 @@
 """Registry entries of the built-in models."""
 
-from zoo.models.memn2n import MemN2N
+from zoo.models.memn2n import GatedMemN2N, MemN2N
 from zoo.registry import ModelSpec, register_model
+
+# Sukhbaatar et al. 2015, Sec. 4.2, joint training: SGD, lr 0.01 halved every
+# 15 epochs for 60 epochs, batch 32, gradient norm clipped at 40, linear start
+# at lr 0.005, 10% random noise, memory of the last 50 sentences; the loss is
+# summed over the batch as in the paper's code.
+MEMN2N_RECIPE = dict(optimizer="sgd", loss_reduction="sum", learning_rate=0.01, anneal_every=15, anneal_factor=0.5,
+                     epochs=60, batch_size=32, clipnorm=40.0, linear_start=True, linear_start_lr=0.005,
+                     linear_start_patience=3, linear_start_max=20,
+                     noise=0.1, memory_size=50, jit_compile=True, steps_per_execution=16)
 
 register_model(ModelSpec(
     name="memn2n",
@@ -13,12 +22,16 @@ register_model(ModelSpec(
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
                         temporal=True, tying="adjacent"),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
-    # Sec. 4.2, joint training: SGD, lr 0.01 halved every 15 epochs for 60
-    # epochs, batch 32, gradient norm clipped at 40, linear start at lr 0.005,
-    # 10% random noise, memory of the last 50 sentences; the loss is summed
-    # over the batch as in the paper's code.
-    recipe=dict(optimizer="sgd", loss_reduction="sum", learning_rate=0.01, anneal_every=15, anneal_factor=0.5,
-                epochs=60, batch_size=32, clipnorm=40.0, linear_start=True, linear_start_lr=0.005,
-                linear_start_patience=3, linear_start_max=20,
-                noise=0.1, memory_size=50, jit_compile=True, steps_per_execution=16),
+    recipe=MEMN2N_RECIPE,
+))
+
+register_model(ModelSpec(
+    name="gated_memn2n",
+    cls=GatedMemN2N,
+    paper="Liu, Perez. Gated End-to-End Memory Networks. EACL 2017. arXiv:1610.04211",
+    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
+                        temporal=True, tying="adjacent", gate_tying="global"),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, gate_tying="hop"),
+    # The paper follows MemN2N's training setup (Sec. 4); so does the zoo.
+    recipe=MEMN2N_RECIPE,
 ))
