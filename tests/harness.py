@@ -22,8 +22,8 @@ def labels_for(spec, batch):
 
 
 def loss_gradients(model, batch, labels):
+    """Gradients of the model's own training loss (compiled with its recipe)."""
     with tf.GradientTape() as tape:
-        logits = model(batch, training=True)
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+        loss = model.compute_loss(x=batch, y=labels, y_pred=model(batch, training=True))
     grads = tape.gradient(loss, model.trainable_variables)
     return [None if g is None else np.asarray(tf.convert_to_tensor(g)) for g in grads]

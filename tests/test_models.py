@@ -60,6 +60,7 @@ def test_fit_step_gives_finite_loss(spec):
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_every_trainable_variable_gets_a_gradient(spec):
     model = tiny(spec)
+    compile_model(model, spec.recipe)
     batch = spec.example_batch(batch=4)
     grads = loss_gradients(model, batch, labels_for(spec, batch))
     for var, grad in zip(model.trainable_variables, grads):

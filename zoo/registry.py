@@ -20,6 +20,8 @@ class ModelSpec:
         tiny_config: a small config for tests.
         recipe: the paper's training recipe (see ``zoo.training.Recipe``).
         unsupported_exports: formats the model cannot export to, with the reason.
+        supporting_facts: trains on supporting facts, given as the input
+            ``supporting`` [batch, k] (strong supervision).
     """
 
     name: str
@@ -29,6 +31,7 @@ class ModelSpec:
     tiny_config: dict
     recipe: dict = dataclasses.field(default_factory=dict)
     unsupported_exports: dict = dataclasses.field(default_factory=dict)
+    supporting_facts: bool = False
 
     def build(self, **overrides):
         valid = sorted(self.default_config)
@@ -46,7 +49,12 @@ class ModelSpec:
         story[0, memory - 1] = 0  # a padding slot
         query = rng.integers(1, vocab, size=(batch, words)).astype("int32")
         query[:, words - 1] = 0
-        return {"story": story, "query": query}
+        batch_inputs = {"story": story, "query": query}
+        if self.supporting_facts:
+            facts = rng.integers(0, max(memory - 1, 1), size=(batch, 2)).astype("int32")
+            facts[0, 1] = -1  # one example with a single fact
+            batch_inputs["supporting"] = facts
+        return batch_inputs
 
 
 def register_model(spec):

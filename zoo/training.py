@@ -207,8 +207,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     model = spec.build(**config)
     compile_model(model, recipe)
     train_ds = make_dataset(train_arr, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
-                            seed=seed, memory_size=recipe["memory_size"])
-    valid_ds = make_dataset(valid_arr, 256)
+                            seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts)
+    valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts)
     best = os.path.join(out, "best.weights.h5")
     schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
     callbacks = [

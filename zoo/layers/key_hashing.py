@@ -50,15 +50,16 @@ class KeyHashing(keras.layers.Layer):
     def call(self, keys, query, *others):
         keys = ops.cast(keys, "int32")
         query = ops.cast(query, "int32")
-        useful = ops.not_equal(query, 0)
+        # int products, not logical_and: that reaches TFLite as BitwiseAnd, a Flex op.
+        useful = ops.cast(ops.not_equal(query, 0), "int32")
         for stop in self.stop_ids:
-            useful = ops.logical_and(useful, ops.not_equal(query, stop))
+            useful = useful * ops.cast(ops.not_equal(query, stop), "int32")
         # [batch, memory, key words, query words]
         def as_words(x):  # [batch, words] -> [batch, 1, 1, words]
             return ops.expand_dims(ops.expand_dims(x, 1), 1)
 
-        same = ops.logical_and(ops.equal(ops.expand_dims(keys, -1), as_words(query)), as_words(useful))
-        match = ops.cast(ops.any(ops.any(same, axis=-1), axis=-1), "int32")  # [batch, memory]
+        same = ops.cast(ops.equal(ops.expand_dims(keys, -1), as_words(query)), "int32") * as_words(useful)
+        match = ops.max(ops.max(same, axis=-1), axis=-1)  # [batch, memory]: 1 when a word is shared
         # Room for ``slots`` picks even when the memory is smaller.
         match = ops.pad(match, ((0, 0), (0, self.slots)))
         position = ops.expand_dims(ops.arange(1, ops.shape(match)[1] + 1, dtype="int32"), 0)

@@ -2,6 +2,7 @@
 
 from zoo.models.kv_memnn import KVMemNN
 from zoo.models.memn2n import GatedMemN2N, MemN2N
+from zoo.models.memnn import MemNN
 from zoo.registry import ModelSpec, register_model
 
 # Sukhbaatar et al. 2015, Sec. 4.2, joint training: SGD, lr 0.01 halved every
@@ -48,4 +49,19 @@ register_model(ModelSpec(
     # The paper's bAbI-free recipe (SGD over WikiMovies) does not transfer;
     # on bAbI the zoo trains it as MemN2N, linear start included.
     recipe=MEMN2N_RECIPE,
+))
+
+register_model(ModelSpec(
+    name="memnn",
+    cls=MemNN,
+    paper="Weston, Chopra, Bordes. Memory Networks. ICLR 2015. arXiv:1410.3916; bAbI setting: Weston, Bordes, "
+          "Chopra, Rush, van Merrienboer, Joulin, Mikolov. Towards AI-Complete Question Answering. arXiv:1502.05698",
+    # k = 3 supporting facts: the joint data holds task 3, which needs three;
+    # questions with fewer facts learn to stop at the NULL memory.
+    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
+    supporting_facts=True,
+    recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=15, anneal_factor=0.5, epochs=60,
+                batch_size=32, clipnorm=40.0, linear_start=False, noise=0.0, memory_size=50,
+                jit_compile=True, steps_per_execution=16),
 ))

@@ -1,0 +1,132 @@
+"""Memory Networks (Weston, Chopra, Bordes, 2015), strongly supervised, as in the bAbI experiments."""
+
+import keras
+from keras import ops
+
+from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.hard_memory_pick import HardMemoryPick, gather_slot
+from zoo.layers.masking import slot_mask
+from zoo.layers.supporting_fact_score import SupportingFactScore
+from zoo.layers.tied_embedding import TiedEmbedding
+from zoo.models.base import ZooModel, model_inputs
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MemNN(ZooModel):
+    """MemNN: memory M and modules I, G, O, R, trained on supporting facts.
+
+    Weston, Chopra, Bordes 2015 (Sec. 3) in the bAbI setting of Weston et al.
+    2015 ("Towards AI-Complete Question Answering"):
+
+    - I: bag-of-words features of each sentence and of the question.
+    - G: sentence i is written to memory slot i (the ``story`` input).
+    - O: ``hops`` supporting facts, one after the other, each the argmax of
+      s_O([x, m_o1, ...], m_i) = U_O Phi_x([x, m_o1, ...]) . U_O Phi_y(m_i)
+      (:class:`SupportingFactScore`, with write-time features) over the
+      memories and a NULL slot that stops the search. Phi_x puts question
+      words and chosen-fact words in separate feature blocks, so U_O Phi_x is
+      the sum of two embeddings (``o_query``, ``o_fact``); ``o_candidate`` is
+      U_O Phi_y.
+    - R: the answer word argmax_w s_R([x, m_o1, ...], w), with its own U_R
+      (``r_query``, ``r_fact``, ``r_answer``).
+
+    Training (strong supervision, Eq. 6-8) is a margin ranking loss: at each
+    hop the true supporting fact must outscore every other memory by
+    ``margin``, with the true facts (not the chosen ones) fed to the next
+    hop, and the true answer must outscore every other word. ``model.fit``
+    drives it when the inputs carry ``supporting`` [batch, k] (slot indices,
+    -1 = none; ``zoo.data.pipeline.make_dataset(with_supporting=True)``);
+    without it the compiled loss on the answer logits is used. Inference is
+    hard argmax; :meth:`explain` gives the chosen facts per hop.
+
+    Args:
+        vocab_size: words in the vocabulary (id 0 = padding).
+        memory_size: rows of the write-time table.
+        dim: embedding size of U_O and U_R.
+        hops: supporting facts k looked up (bAbI task 3 needs 3).
+        margin: the ranking margin gamma.
+
+    Example:
+        >>> m = MemNN(vocab_size=20, dim=8)
+        >>> import numpy as np
+        >>> m({"story": np.ones((1, 3, 4), "int32"), "query": np.ones((1, 4), "int32")}).shape
+        TensorShape([1, 20])
+    """
+
+    def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, **kwargs):
+        if hops < 1:
+            raise ValueError(f"hops must be 1 or more, got {hops}")
+        config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin)
+        kwargs.setdefault("name", "memnn")
+
+        # Layers.
+        parts = {name: TiedEmbedding(vocab_size, dim, name=name)
+                 for name in ("o_query", "o_fact", "o_candidate", "r_query", "r_fact", "r_answer")}
+        parts["bow"] = BagOfWords(name="bag_of_words")
+        parts["scores"] = [SupportingFactScore(memory_size, dim, relative=k > 0, name=f"score_{k + 1}")
+                           for k in range(hops)]
+        pick = HardMemoryPick(name="pick")
+
+        # Graph.
+        story, query = model_inputs()
+        u, r, candidates, facts_o, facts_r = _features(parts, story, query)
+        inner, previous = {}, None
+        for k, score in enumerate(parts["scores"]):
+            s = score(u, candidates, story, previous) if k else score(u, candidates, story)
+            previous, attention, fact_o, fact_r = pick(s, facts_o, facts_r)
+            u, r = u + fact_o, r + fact_r
+            inner[f"supporting_fact_hop_{k + 1}"] = previous
+            inner[f"attention_hop_{k + 1}"] = attention
+        logits = parts["r_answer"](r, reverse=True)
+        super().__init__(inputs={"story": story, "query": query}, outputs=logits, config=config,
+                         explain_tensors=inner, **kwargs)
+        object.__setattr__(self, "_parts", parts)
+
+    def call(self, inputs, training=None, mask=None):
+        # The supporting facts are a training target, not a model input.
+        if isinstance(inputs, dict) and "supporting" in inputs:
+            inputs = {"story": inputs["story"], "query": inputs["query"]}
+        return super().call(inputs, training=training, mask=mask)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if isinstance(x, dict) and "supporting" in x:
+            return ops.mean(self.ranking_loss(x["story"], x["query"], x["supporting"], y))
+        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+    def ranking_loss(self, story, query, supporting, answer):
+        """Margin ranking loss per example over supporting facts and answer (Eq. 6-8)."""
+        parts, margin = self._parts, self._zoo_config["margin"]
+        u, r, candidates, facts_o, facts_r = _features(parts, story, query)
+        slots = ops.shape(candidates)[1]
+        valid = ops.concatenate([slot_mask(story), ops.ones_like(slot_mask(story)[:, :1])], axis=1)
+        supporting = ops.cast(supporting, "int32")
+        previous = -ops.ones_like(supporting[:, 0])
+        loss = 0.0
+        for k, score in enumerate(parts["scores"]):
+            target = supporting[:, k] if k < supporting.shape[1] else previous * 0 - 1
+            target = ops.where(target < 0, slots, target)  # no more facts: the NULL slot
+            s = score(u, candidates, story, previous) if k else score(u, candidates, story)
+            loss = loss + _margin(s, target, valid, margin)
+            u = u + gather_slot(facts_o, target)
+            r = r + gather_slot(facts_r, target)
+            previous = ops.where(target >= slots, -1, target)
+        logits = parts["r_answer"](r, reverse=True)
+        words = ops.cast(ops.arange(ops.shape(logits)[1]) > 0, "float32")  # every word but padding
+        return loss + _margin(logits, ops.cast(answer, "int32"), ops.expand_dims(words, 0), margin)
+
+
+def _features(parts, story, query):
+    bow = parts["bow"]
+    u = bow(parts["o_query"](query), query)
+    r = bow(parts["r_query"](query), query)
+    candidates = bow(parts["o_candidate"](story), story)
+    facts_o = bow(parts["o_fact"](story), story)
+    facts_r = bow(parts["r_fact"](story), story)
+    return u, r, candidates, facts_o, facts_r
+
+
+def _margin(scores, target, valid, margin):
+    """sum over i != target of max(0, margin - s_target + s_i), per example."""
+    best = ops.take_along_axis(scores, ops.expand_dims(target, -1), axis=1)
+    others = 1.0 - ops.one_hot(target, ops.shape(scores)[1])
+    return ops.sum(ops.relu(margin - best + scores) * others * valid, axis=-1)
