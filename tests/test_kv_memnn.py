@@ -135,3 +135,11 @@ def test_key_hashing_runs_in_tf_data(kb):
 def test_kv_memnn_rejects_an_unknown_memory_layout():
     with pytest.raises(ValueError, match="story.*key_value"):
         KVMemNN(vocab_size=10, memory="graph")
+
+
+def test_export_names_the_inputs_it_cannot_serve(tmp_path):
+    from export.writers import export_model
+
+    model = KVMemNN(vocab_size=10, dim=4, hops=1, memory="key_value")
+    with pytest.raises(ValueError, match="story and query.*keys"):
+        export_model(model, None, "kv_memnn", None, str(tmp_path))

@@ -13,8 +13,9 @@ from tests.conftest import SHARED_BABI
 SHIPPED = [(name, tag) for name in zoo.list_models() for tag in zoo.list_weights(name)]
 
 
-def test_memn2n_ships_babi_1k_and_10k():
-    assert {"babi-1k", "babi-10k"} <= set(zoo.list_weights("memn2n"))
+@pytest.mark.parametrize("name", ["memn2n", "gated_memn2n", "kv_memnn", "memnn"])
+def test_ships_babi_1k_and_10k(name):
+    assert {"babi-1k", "babi-10k"} <= set(zoo.list_weights(name))
 
 
 @pytest.mark.parametrize("name, tag", SHIPPED, ids=[f"{n}-{t}" for n, t in SHIPPED])
