@@ -15,19 +15,22 @@ class SupportingFactScore(keras.layers.Layer):
     Weston, Chopra, Bordes 2015, Sec. 3.1 (O module) and 3.4 (write time):
     s_O(x, m) = Phi_x(x)^T U^T U Phi_y(m). The caller gives the two
     projections: ``state`` = U Phi_x(x) (the question plus the facts chosen
-    so far) and ``candidates`` = U Phi_y(m_i). The paper's relative time
-    features compare write times pairwise; a linear score on them is a
-    difference of per-memory terms, which is what this layer learns: a
-    weight per age of the memory (0 = the latest sentence, so the more
-    recent fact can win) and, after the first hop, a weight for being older
-    than the previously chosen fact. The last slot is the NULL memory of
-    Weston et al.'s bAbI experiments (score u . n, n learned): choosing it
-    ends the search for supporting facts.
+    so far) and ``candidates`` = U Phi_y(m_i). Write time enters as in the
+    paper, as extra features of the candidate that U maps into the same
+    space, so that the state decides how time counts: a learned vector per
+    age of the memory (0 = the latest sentence) and, after the first hop, one
+    per signed distance to the previously chosen fact. "Where is the milk"
+    after "Mary dropped the milk" then looks for the closest earlier "Mary
+    went" sentence, after "Mary got the milk" for the latest one; the
+    paper's pairwise comparison of two candidates' write times is the
+    difference of these per-candidate terms. The last slot is the NULL memory
+    of Weston et al.'s bAbI experiments (score u . n, n learned): choosing
+    it ends the search for supporting facts.
 
     Args:
         memory_size: rows of the age table.
         dim: size of the projections.
-        relative: add the "older than the previous fact" feature (hops after
+        relative: add the distance-to-the-previous-fact features (hops after
             the first).
 
     Call arguments:
@@ -53,23 +56,27 @@ class SupportingFactScore(keras.layers.Layer):
         self.relative = relative
 
     def build(self, *shapes):
-        self.age_weight = self.add_weight(name="age_weight", shape=(self.memory_size,), initializer="zeros")
-        self.null = self.add_weight(name="null", shape=(self.dim,),
-                                    initializer=keras.initializers.RandomNormal(stddev=0.1))
+        init = keras.initializers.RandomNormal(stddev=0.1)
+        self.age_table = self.add_weight(name="age_table", shape=(self.memory_size, self.dim), initializer=init)
+        self.null = self.add_weight(name="null", shape=(self.dim,), initializer=init)
         if self.relative:
-            self.older_weight = self.add_weight(name="older_weight", shape=(), initializer="zeros")
+            # Rows 0..2M: distance previous - i from -M to M; row 2M + 1: no previous fact.
+            self.distance_table = self.add_weight(name="distance_table", shape=(2 * self.memory_size + 2, self.dim),
+                                                  initializer=init)
 
     def call(self, state, candidates, story_ids, previous=None):
         mask = slot_mask(story_ids)
         slots = ops.shape(mask)[1]
-        scores = ops.sum(candidates * ops.expand_dims(state, 1), axis=-1)
         position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
         age = ops.clip(ops.sum(mask, axis=-1, keepdims=True) - 1.0 - position, 0, self.memory_size - 1)
-        scores = scores + ops.take(self.age_weight, ops.cast(age, "int32"), axis=0)
+        candidates = candidates + ops.take(self.age_table, ops.cast(age, "int32"), axis=0)
         if self.relative:
+            m = float(self.memory_size)
             prev = ops.cast(ops.expand_dims(previous, 1), "float32")
-            older = ops.cast(position < prev, "float32")  # false for every slot when prev = -1
-            scores = scores + self.older_weight * older
+            row = ops.clip(prev - position, -m, m) + m
+            row = ops.where(prev < 0, ops.full_like(row, 2 * m + 1), row)
+            candidates = candidates + ops.take(self.distance_table, ops.cast(row, "int32"), axis=0)
+        scores = ops.sum(candidates * ops.expand_dims(state, 1), axis=-1)
         scores = ops.where(mask > 0, scores, ops.full_like(scores, NEG))
         null = ops.sum(state * ops.expand_dims(self.null, 0), axis=-1, keepdims=True)
         return ops.concatenate([scores, null], axis=1)

@@ -3,12 +3,12 @@
 import keras
 from keras import ops
 
-from zoo.layers.bag_of_words import BagOfWords
 from zoo.layers.hard_memory_pick import HardMemoryPick, gather_slot
 from zoo.layers.masking import slot_mask
 from zoo.layers.supporting_fact_score import SupportingFactScore
 from zoo.layers.tied_embedding import TiedEmbedding
 from zoo.models.base import ZooModel, model_inputs
+from zoo.models.memn2n import ENCODERS
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -28,7 +28,9 @@ class MemNN(ZooModel):
       the sum of two embeddings (``o_query``, ``o_fact``); ``o_candidate`` is
       U_O Phi_y.
     - R: the answer word argmax_w s_R([x, m_o1, ...], w), with its own U_R
-      (``r_query``, ``r_fact``, ``r_answer``).
+      (``r_query``, ``r_fact_k``, ``r_answer``). The fact of each hop has its
+      own feature block (``r_fact_k``): with one shared block R could not
+      tell the later of two chosen facts (bAbI 2 and 11 answer from it).
 
     Training (strong supervision, Eq. 6-8) is a margin ranking loss: at each
     hop the true supporting fact must outscore every other memory by
@@ -45,6 +47,13 @@ class MemNN(ZooModel):
         dim: embedding size of U_O and U_R.
         hops: supporting facts k looked up (bAbI task 3 needs 3).
         margin: the ranking margin gamma.
+        encoder: sentence features: ``"bow"`` (the paper's bag of words) or
+            a position encoding (``"position"``, ``"position_centered"``),
+            which gives word order as the n-gram features of Weston et al.'s
+            extended MemNN do.
+        nonlinear: pass R's input through a ReLU layer (the "nonlinearity"
+            extension): a linear R cannot compare a question word with a fact
+            word, as yes/no questions need.
 
     Example:
         >>> m = MemNN(vocab_size=20, dim=8)
@@ -53,16 +62,22 @@ class MemNN(ZooModel):
         TensorShape([1, 20])
     """
 
-    def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, **kwargs):
+    def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, encoder="bow", nonlinear=False,
+                 **kwargs):
         if hops < 1:
             raise ValueError(f"hops must be 1 or more, got {hops}")
-        config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin)
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
+        config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin,
+                      encoder=encoder, nonlinear=nonlinear)
         kwargs.setdefault("name", "memnn")
 
         # Layers.
         parts = {name: TiedEmbedding(vocab_size, dim, name=name)
-                 for name in ("o_query", "o_fact", "o_candidate", "r_query", "r_fact", "r_answer")}
-        parts["bow"] = BagOfWords(name="bag_of_words")
+                 for name in ("o_query", "o_fact", "o_candidate", "r_query", "r_answer")}
+        parts["r_facts"] = [TiedEmbedding(vocab_size, dim, name=f"r_fact_{k + 1}") for k in range(hops)]
+        parts["encode"] = ENCODERS[encoder](name="sentence_encoder")
+        parts["r_hidden"] = keras.layers.Dense(dim, activation="relu", name="r_hidden") if nonlinear else None
         parts["scores"] = [SupportingFactScore(memory_size, dim, relative=k > 0, name=f"score_{k + 1}")
                            for k in range(hops)]
         pick = HardMemoryPick(name="pick")
@@ -73,11 +88,11 @@ class MemNN(ZooModel):
         inner, previous = {}, None
         for k, score in enumerate(parts["scores"]):
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
-            previous, attention, fact_o, fact_r = pick(s, facts_o, facts_r)
+            previous, attention, fact_o, fact_r = pick(s, facts_o, facts_r[k])
             u, r = u + fact_o, r + fact_r
             inner[f"supporting_fact_hop_{k + 1}"] = previous
             inner[f"attention_hop_{k + 1}"] = attention
-        logits = parts["r_answer"](r, reverse=True)
+        logits = _answer(parts, r)
         super().__init__(inputs={"story": story, "query": query}, outputs=logits, config=config,
                          explain_tensors=inner, **kwargs)
         object.__setattr__(self, "_parts", parts)
@@ -108,21 +123,27 @@ class MemNN(ZooModel):
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
             loss = loss + _margin(s, target, valid, margin)
             u = u + gather_slot(facts_o, target)
-            r = r + gather_slot(facts_r, target)
+            r = r + gather_slot(facts_r[k], target)
             previous = ops.where(target >= slots, -1, target)
-        logits = parts["r_answer"](r, reverse=True)
+        logits = _answer(parts, r)
         words = ops.cast(ops.arange(ops.shape(logits)[1]) > 0, "float32")  # every word but padding
         return loss + _margin(logits, ops.cast(answer, "int32"), ops.expand_dims(words, 0), margin)
 
 
 def _features(parts, story, query):
-    bow = parts["bow"]
-    u = bow(parts["o_query"](query), query)
-    r = bow(parts["r_query"](query), query)
-    candidates = bow(parts["o_candidate"](story), story)
-    facts_o = bow(parts["o_fact"](story), story)
-    facts_r = bow(parts["r_fact"](story), story)
+    encode = parts["encode"]
+    u = encode(parts["o_query"](query), query)
+    r = encode(parts["r_query"](query), query)
+    candidates = encode(parts["o_candidate"](story), story)
+    facts_o = encode(parts["o_fact"](story), story)
+    facts_r = [encode(embed(story), story) for embed in parts["r_facts"]]
     return u, r, candidates, facts_o, facts_r
+
+
+def _answer(parts, r):
+    if parts["r_hidden"] is not None:
+        r = parts["r_hidden"](r)
+    return parts["r_answer"](r, reverse=True)
 
 
 def _margin(scores, target, valid, margin):

@@ -57,9 +57,13 @@ register_model(ModelSpec(
     paper="Weston, Chopra, Bordes. Memory Networks. ICLR 2015. arXiv:1410.3916; bAbI setting: Weston, Bordes, "
           "Chopra, Rush, van Merrienboer, Joulin, Mikolov. Towards AI-Complete Question Answering. arXiv:1502.05698",
     # k = 3 supporting facts: the joint data holds task 3, which needs three;
-    # questions with fewer facts learn to stop at the NULL memory.
-    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1),
-    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
+    # questions with fewer facts learn to stop at the NULL memory. Word order
+    # (position encoding, in place of the paper's n-grams) and a nonlinear R
+    # are the extensions of the MemNN that reaches 6.7% on bAbI 1k; with the
+    # plain linear bag of words a 1k joint run gave 34.0% valid error.
+    default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1, encoder="position_centered",
+                        nonlinear=True),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, encoder="position", nonlinear=True),
     supporting_facts=True,
     recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=15, anneal_factor=0.5, epochs=60,
                 batch_size=32, clipnorm=40.0, linear_start=False, noise=0.0, memory_size=50,
