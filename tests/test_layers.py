@@ -7,10 +7,14 @@ import keras
 from keras import ops
 
 from zoo.layers.bag_of_words import BagOfWords
+from zoo.layers.hard_memory_pick import HardMemoryPick
 from zoo.layers.hop_gate import HopGate
+from zoo.layers.key_hashing import KeyHashing
+from zoo.layers.key_value_read import KeyValueRead
 from zoo.layers.masking import slot_mask
 from zoo.layers.memory_read import MemoryRead
 from zoo.layers.position_encoding import PositionEncoding
+from zoo.layers.supporting_fact_score import SupportingFactScore
 from zoo.layers.temporal_encoding import TemporalEncoding
 from zoo.layers.tied_embedding import TiedEmbedding
 
@@ -113,3 +117,50 @@ def test_hop_gate_mixes_state_and_read_by_the_gate():
     np.testing.assert_allclose(gate, t, rtol=1e-5)
     np.testing.assert_allclose(out, o * t + u * (1 - t), rtol=1e-5)
     roundtrip(layer)
+
+
+def test_key_value_read_addresses_keys_reads_values_and_updates_the_query():
+    layer = KeyValueRead(2)
+    q = np.array([[1.0, 0.0]], "float32")
+    keys = np.array([[[3.0, 0.0], [0.0, 3.0]]], "float32")
+    values = np.array([[[1.0, 2.0], [5.0, 7.0]]], "float32")
+    ids = np.ones((1, 2, 1), "int32")
+    q_next, p = (np.asarray(x) for x in layer(q, keys, values, ids))
+    expected_p = np.exp([3.0, 0.0]) / np.exp([3.0, 0.0]).sum()
+    np.testing.assert_allclose(p[0], expected_p, rtol=1e-5)
+    o = expected_p @ values[0]
+    np.testing.assert_allclose(q_next[0], (q[0] + o) @ np.asarray(layer.update.kernel), rtol=1e-5)
+    roundtrip(layer)
+
+
+def test_key_hashing_round_trips_its_config():
+    layer = KeyHashing(4, stop_ids=[2, 3])
+    roundtrip(layer)
+    assert layer.get_config()["stop_ids"] == [2, 3]
+
+
+def test_supporting_fact_score_masks_padding_and_adds_the_null_slot():
+    layer = SupportingFactScore(memory_size=5, dim=2, relative=True)
+    ids = np.zeros((1, 4, 2), "int32")
+    ids[0, :3, 0] = 1  # 3 memories, 1 padding slot
+    state = np.array([[1.0, -1.0]], "float32")
+    cands = np.arange(8, dtype="float32").reshape(1, 4, 2)
+    scores = np.asarray(layer(state, cands, ids, np.array([1], "int32")))
+    assert scores.shape == (1, 5) and scores[0, 3] < -1e8
+    age, dist = np.asarray(layer.age_table), np.asarray(layer.distance_table)
+    i = 0  # age 2, distance previous - i = 1 -> row 1 + 5
+    np.testing.assert_allclose(scores[0, i], state[0] @ (cands[0, i] + age[2] + dist[6]), rtol=1e-5)
+    np.testing.assert_allclose(scores[0, 4], state[0] @ np.asarray(layer.null), rtol=1e-5)
+    # No previous fact: the last distance row.
+    first = np.asarray(layer(state, cands, ids, np.array([-1], "int32")))
+    np.testing.assert_allclose(first[0, 2], state[0] @ (cands[0, 2] + age[0] + dist[11]), rtol=1e-5)
+    roundtrip(layer)
+
+
+def test_hard_memory_pick_returns_the_argmax_row_and_zero_for_null():
+    memories = np.arange(6, dtype="float32").reshape(1, 3, 2).repeat(2, axis=0)
+    scores = np.array([[0.1, 0.9, 0.0, -1.0], [0.0, 0.1, 0.2, 5.0]], "float32")  # row 2 picks NULL
+    choice, attention, rows = (np.asarray(x) for x in HardMemoryPick()(scores, memories))
+    np.testing.assert_array_equal(choice, [1, -1])
+    np.testing.assert_array_equal(attention, [[0, 1, 0], [0, 0, 0]])
+    np.testing.assert_allclose(rows, [[2.0, 3.0], [0.0, 0.0]])
