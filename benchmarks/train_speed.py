@@ -26,7 +26,8 @@ def measure(name, data_dir, size, epochs, overrides):
     train, valid, vocab, _, _ = load_babi(data_dir, size, "all", recipe.get("memory_size", 50))
     model = spec.build(**{**spec.default_config, "vocab_size": len(vocab), "memory_size": recipe.get("memory_size", 50)})
     compile_model(model, recipe)
-    ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0))
+    ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
+                      with_supporting=spec.supporting_facts)
     model.fit(ds, epochs=1, verbose=0)  # compile every bucket shape
     start = time.perf_counter()
     model.fit(ds, epochs=epochs, verbose=0)

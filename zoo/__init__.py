@@ -2,7 +2,7 @@
 
 >>> import zoo
 >>> zoo.list_models("mem*")
-['memn2n']
+['memn2n', 'memnn']
 """
 
 from zoo.registry import ModelSpec, get_spec, list_models, register_model
