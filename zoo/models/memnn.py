@@ -51,9 +51,9 @@ class MemNN(ZooModel):
             a position encoding (``"position"``, ``"position_centered"``),
             which gives word order as the n-gram features of Weston et al.'s
             extended MemNN do.
-        nonlinear: pass R's input through a ReLU layer (the "nonlinearity"
-            extension): a linear R cannot compare a question word with a fact
-            word, as yes/no questions need.
+        nonlinear: add a ReLU layer to R's input, r + relu(W r) (the
+            "nonlinearity" extension): a linear R cannot compare a question
+            word with a fact word, as yes/no questions need.
 
     Example:
         >>> m = MemNN(vocab_size=20, dim=8)
@@ -142,7 +142,9 @@ def _features(parts, story, query):
 
 def _answer(parts, r):
     if parts["r_hidden"] is not None:
-        r = parts["r_hidden"](r)
+        # Residual: the linear path stays open for the answers that need no
+        # comparison, and a dead ReLU cannot cut the answer off.
+        r = r + parts["r_hidden"](r)
     return parts["r_answer"](r, reverse=True)
 
 
