@@ -44,8 +44,9 @@ register_model(ModelSpec(
     paper="Miller, Fisch, Dodge, Karimi, Bordes, Weston. Key-Value Memory Networks for Directly Reading "
           "Documents. EMNLP 2016. arXiv:1606.03126",
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
-                        temporal=True, memory="story"),
-    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
+                        temporal=True, memory="story", hash_slots=None, stop_ids=[]),
+    # Key hashing in the tiny model, so that the harness exports it too.
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, hash_slots=4, stop_ids=[2]),
     # The paper's bAbI-free recipe (SGD over WikiMovies) does not transfer;
     # on bAbI the zoo trains it as MemN2N, linear start included.
     recipe=MEMN2N_RECIPE,
