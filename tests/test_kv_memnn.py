@@ -133,7 +133,7 @@ def test_key_hashing_runs_in_tf_data(kb):
 
 
 def test_kv_memnn_rejects_an_unknown_memory_layout():
-    with pytest.raises(ValueError, match="story.*key_value"):
+    with pytest.raises(ValueError, match="memory must be one of .*key_value.*story"):
         KVMemNN(vocab_size=10, memory="graph")
 
 

@@ -105,3 +105,12 @@ def test_registry_lists_and_rejects():
         zoo.load("memnet")
     with pytest.raises(ValueError, match="valid: .*hops"):
         zoo.load("memn2n", hopz=3)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_bad_config_names_the_valid_values(spec):
+    with pytest.raises(ValueError, match="hops must be 1 or more"):
+        spec.build(**{**spec.tiny_config, "hops": 0})
+    if "encoder" in spec.default_config:
+        with pytest.raises(ValueError, match="encoder must be one of .*position"):
+            spec.build(**{**spec.tiny_config, "encoder": "lstm"})

@@ -59,3 +59,12 @@ def model_inputs():
     story = keras.Input(shape=(None, None), dtype="int32", name="story")
     query = keras.Input(shape=(None,), dtype="int32", name="query")
     return story, query
+
+
+def check_config(hops=None, **choices):
+    """Raises ValueError naming the valid values: ``choices`` maps a name to ``(value, valid values)``."""
+    for name, (value, valid) in choices.items():
+        if value not in valid:
+            raise ValueError(f"{name} must be one of {sorted(valid)}, got {value!r}")
+    if hops is not None and hops < 1:
+        raise ValueError(f"hops must be 1 or more, got {hops}")

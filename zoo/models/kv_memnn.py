@@ -6,7 +6,7 @@ from zoo.layers.key_hashing import KeyHashing
 from zoo.layers.key_value_read import KeyValueRead
 from zoo.layers.temporal_encoding import TemporalEncoding
 from zoo.layers.tied_embedding import TiedEmbedding
-from zoo.models.base import ZooModel, model_inputs
+from zoo.models.base import ZooModel, check_config, model_inputs
 from zoo.models.memn2n import ENCODERS
 
 MEMORIES = ("story", "key_value")
@@ -56,12 +56,7 @@ class KVMemNN(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position_centered", temporal=True,
                  memory="story", hash_slots=None, stop_ids=(), **kwargs):
-        if memory not in MEMORIES:
-            raise ValueError(f"memory must be one of {list(MEMORIES)}, got {memory!r}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
-        if hops < 1:
-            raise ValueError(f"hops must be 1 or more, got {hops}")
+        check_config(hops, memory=(memory, MEMORIES), encoder=(encoder, ENCODERS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, encoder=encoder,
                       temporal=temporal, memory=memory, hash_slots=hash_slots, stop_ids=list(stop_ids))
         kwargs.setdefault("name", "kv_memnn")

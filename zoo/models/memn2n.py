@@ -8,7 +8,7 @@ from zoo.layers.memory_read import MemoryRead
 from zoo.layers.position_encoding import PositionEncoding
 from zoo.layers.temporal_encoding import TemporalEncoding
 from zoo.layers.tied_embedding import TiedEmbedding
-from zoo.models.base import ZooModel, model_inputs
+from zoo.models.base import ZooModel, check_config, model_inputs
 
 ENCODERS = {"bow": BagOfWords, "position": PositionEncoding,
             "position_centered": lambda name: PositionEncoding(variant="centered", name=name)}
@@ -65,15 +65,6 @@ def _memn2n_graph(vocab_size, memory_size, dim, hops, encoder, temporal, tying, 
     return {"story": story, "query": query}, logits, inner
 
 
-def _check(encoder, tying, hops):
-    if encoder not in ENCODERS:
-        raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
-    if tying not in TYING:
-        raise ValueError(f"tying must be one of {list(TYING)}, got {tying!r}")
-    if hops < 1:
-        raise ValueError(f"hops must be 1 or more, got {hops}")
-
-
 @keras.saving.register_keras_serializable(package="zoo")
 class MemN2N(ZooModel):
     """MemN2N: soft attention over memory, K hops, trained end to end.
@@ -104,7 +95,7 @@ class MemN2N(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
                  temporal=True, tying="adjacent", **kwargs):
-        _check(encoder, tying, hops)
+        check_config(hops, encoder=(encoder, ENCODERS), tying=(tying, TYING))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
                       encoder=encoder, temporal=temporal, tying=tying)
         kwargs.setdefault("name", "memn2n")
@@ -133,9 +124,7 @@ class GatedMemN2N(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
                  temporal=True, tying="adjacent", gate_tying="global", **kwargs):
-        _check(encoder, tying, hops)
-        if gate_tying not in GATE_TYING:
-            raise ValueError(f"gate_tying must be one of {list(GATE_TYING)}, got {gate_tying!r}")
+        check_config(hops, encoder=(encoder, ENCODERS), tying=(tying, TYING), gate_tying=(gate_tying, GATE_TYING))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
                       encoder=encoder, temporal=temporal, tying=tying)
         kwargs.setdefault("name", "gated_memn2n")

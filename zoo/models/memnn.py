@@ -7,7 +7,7 @@ from zoo.layers.hard_memory_pick import HardMemoryPick, gather_slot
 from zoo.layers.masking import slot_mask
 from zoo.layers.supporting_fact_score import SupportingFactScore
 from zoo.layers.tied_embedding import TiedEmbedding
-from zoo.models.base import ZooModel, model_inputs
+from zoo.models.base import ZooModel, check_config, model_inputs
 from zoo.models.memn2n import ENCODERS
 
 
@@ -64,10 +64,7 @@ class MemNN(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, encoder="bow", nonlinear=False,
                  **kwargs):
-        if hops < 1:
-            raise ValueError(f"hops must be 1 or more, got {hops}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
+        check_config(hops, encoder=(encoder, ENCODERS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin,
                       encoder=encoder, nonlinear=nonlinear)
         kwargs.setdefault("name", "memnn")
