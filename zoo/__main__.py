@@ -69,6 +69,9 @@ def _predict(args):
     print(f"answer: {result['answer']}")
     for hop, weights in enumerate(result["attention"], start=1):
         print(f"hop {hop}:")
+        if not any(weights):  # MemNN chose its NULL memory
+            print("  (no sentence: the model stopped looking for facts)")
+            continue
         for sentence, w in zip(result["sentences"], weights):
             print(f"  {w:6.3f}  {sentence}")
 
