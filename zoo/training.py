@@ -226,7 +226,9 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         "config": model.get_config(), "parameters": int(model.count_params()),
         "data": {"folder": folder, "tasks": list(parse_tasks(tasks)), "train_examples": int(len(train_arr["answer"])),
                  "valid_examples": int(len(valid_arr["answer"]))},
-        "recipe": recipe, "seed": seed, "best_epoch": schedule.state["best_epoch"],
+        "recipe": recipe, "seed": seed,
+        "supervision": ("answers and supporting facts (margin ranking loss)" if spec.supporting_facts
+                        else "answers only"), "best_epoch": schedule.state["best_epoch"],
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},

@@ -131,6 +131,7 @@ def model_card(meta):
 {notes}
 
 ## Recipe
+- supervision: {meta.get('supervision', 'answers only')}
 {recipe}
 - seed: {meta.get('seed')}
 - best epoch: {meta.get('best_epoch')}, training time: {meta.get('train_seconds', 0):.0f} s on {meta.get('machine', '?')}
