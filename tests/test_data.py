@@ -136,3 +136,12 @@ def test_shared_babi_counts():
 
     ex, _ = load_split(SHARED_BABI, "1k", [1], "valid")
     assert len(ex) == 100
+
+
+def test_random_noise_and_supporting_facts_do_not_mix():
+
+    arrays = {"story": np.ones((2, 3, 2), np.int32), "query": np.ones((2, 2), np.int32),
+              "answer": np.ones((2,), np.int32), "supporting": np.zeros((2, 1), np.int32),
+              "length": np.array([3, 3], np.int32), "task": np.ones((2,), np.int32)}
+    with pytest.raises(ValueError, match="supporting-fact indices"):
+        make_dataset(arrays, noise=0.1, with_supporting=True)

@@ -155,6 +155,9 @@ def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
     """
     import tensorflow as tf
 
+    if noise > 0 and with_supporting:
+        raise ValueError("random noise (noise > 0) moves the sentences, so supporting-fact indices would point "
+                         "at the wrong slots: use noise=0 with with_supporting=True")
     words = arrays["story"].shape[2]
     epoch = [0]
 

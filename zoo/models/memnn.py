@@ -115,7 +115,7 @@ class MemNN(ZooModel):
         previous = -ops.ones_like(supporting[:, 0])
         loss = 0.0
         for k, score in enumerate(parts["scores"]):
-            target = supporting[:, k] if k < supporting.shape[1] else previous * 0 - 1
+            target = supporting[:, k] if k < supporting.shape[1] else -ops.ones_like(previous)
             target = ops.where(target < 0, slots, target)  # no more facts: the NULL slot
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
             loss = loss + _margin(s, target, valid, margin)
