@@ -139,7 +139,6 @@ def test_shared_babi_counts():
 
 
 def test_random_noise_and_supporting_facts_do_not_mix():
-
     arrays = {"story": np.ones((2, 3, 2), np.int32), "query": np.ones((2, 2), np.int32),
               "answer": np.ones((2,), np.int32), "supporting": np.zeros((2, 1), np.int32),
               "length": np.array([3, 3], np.int32), "task": np.ones((2,), np.int32)}
