@@ -54,10 +54,10 @@ class KeyHashing(keras.layers.Layer):
         useful = ops.cast(ops.not_equal(query, 0), "int32")
         for stop in self.stop_ids:
             useful = useful * ops.cast(ops.not_equal(query, stop), "int32")
-        # [batch, memory, key words, query words]
         def as_words(x):  # [batch, words] -> [batch, 1, 1, words]
             return ops.expand_dims(ops.expand_dims(x, 1), 1)
 
+        # [batch, memory, key words, query words]
         same = ops.cast(ops.equal(ops.expand_dims(keys, -1), as_words(query)), "int32") * as_words(useful)
         match = ops.max(ops.max(same, axis=-1), axis=-1)  # [batch, memory]: 1 when a word is shared
         # Room for ``slots`` picks even when the memory is smaller.
