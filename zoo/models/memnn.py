@@ -10,6 +10,9 @@ from zoo.layers.tied_embedding import TiedEmbedding
 from zoo.models.base import ZooModel, check_config, model_inputs
 from zoo.models.memn2n import ENCODERS
 
+FACT_ORDERS = ("given", "any")
+NEG = -1e9
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MemNN(ZooModel):
@@ -54,6 +57,10 @@ class MemNN(ZooModel):
         nonlinear: add a ReLU layer to R's input, r + relu(W r) (the
             "nonlinearity" extension): a linear R cannot compare a question
             word with a fact word, as yes/no questions need.
+        fact_order: ``"given"``: hop k must find the k-th supporting fact as
+            the data lists it (the paper); ``"any"``: any supporting fact not
+            yet found counts at each hop, the best-scoring one is fed on
+            (for data whose facts are not listed in reasoning order).
 
     Example:
         >>> m = MemNN(vocab_size=20, dim=8)
@@ -63,10 +70,10 @@ class MemNN(ZooModel):
     """
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, encoder="bow", nonlinear=False,
-                 **kwargs):
-        check_config(hops, encoder=(encoder, ENCODERS))
+                 fact_order="given", **kwargs):
+        check_config(hops, encoder=(encoder, ENCODERS), fact_order=(fact_order, FACT_ORDERS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin,
-                      encoder=encoder, nonlinear=nonlinear)
+                      encoder=encoder, nonlinear=nonlinear, fact_order=fact_order)
         kwargs.setdefault("name", "memnn")
 
         # Layers.
@@ -113,12 +120,23 @@ class MemNN(ZooModel):
         valid = ops.concatenate([slot_mask(story), ops.ones_like(slot_mask(story)[:, :1])], axis=1)
         supporting = ops.cast(supporting, "int32")
         previous = -ops.ones_like(supporting[:, 0])
+        # [batch, slots + 1]: the supporting facts not yet found (-1 entries land on NULL and are dropped).
+        facts = ops.where(supporting < 0, slots, supporting)
+        remaining = ops.minimum(ops.sum(ops.one_hot(facts, slots + 1), axis=1), 1.0)
+        remaining = remaining * ops.concatenate([ops.ones_like(valid[:, :-1]), ops.zeros_like(valid[:, -1:])], 1)
         loss = 0.0
         for k, score in enumerate(parts["scores"]):
-            target = supporting[:, k] if k < supporting.shape[1] else -ops.ones_like(previous)
-            target = ops.where(target < 0, slots, target)  # no more facts: the NULL slot
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
-            loss = loss + _margin(s, target, valid, margin)
+            negatives = valid
+            if self._zoo_config["fact_order"] == "given":
+                target = supporting[:, k] if k < supporting.shape[1] else -ops.ones_like(previous)
+                target = ops.where(target < 0, slots, target)  # no more facts: the NULL slot
+            else:
+                best = ops.argmax(ops.where(remaining > 0, ops.stop_gradient(s), NEG * 10), axis=-1)
+                target = ops.cast(ops.where(ops.max(remaining, axis=-1) > 0, best, slots), "int32")
+                negatives = valid * (1.0 - remaining)  # the other facts still to find are no negatives
+                remaining = remaining * (1.0 - ops.one_hot(target, slots + 1))
+            loss = loss + _margin(s, target, negatives, margin)
             u = u + gather_slot(facts_o, target)
             r = r + gather_slot(facts_r[k], target)
             previous = ops.where(target >= slots, -1, target)
