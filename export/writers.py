@@ -130,7 +130,7 @@ def export_model(model, vocab, name, weights, out, formats=FORMATS, unsupported=
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; valid: {', '.join(FORMATS)}")
-    inputs = sorted(t.name for t in model.inputs) if isinstance(model.inputs, list) else sorted(model.inputs)
+    inputs = sorted(t.name for t in model.inputs)
     if inputs != ["query", "story"]:
         raise ValueError(f"export serves models with the inputs story and query; {name} takes {inputs} "
                          f"(a KVMemNN with memory='key_value' is one: export its memory='story' form)")

@@ -45,18 +45,15 @@ def doc_examples(n, seed, docs=5):
     return out
 
 
-def fit_kv(train, hops=2, hash_slots=None, stops=(), epochs=40):
+def fit_kv(train, vocab, hops=2, hash_slots=None, stops=(), epochs=40):
     keras.utils.set_random_seed(0)
-    model = KVMemNN(vocab_size=VOCAB_SIZE[0], dim=32, hops=hops, memory="key_value", encoder="bow",
+    model = KVMemNN(vocab_size=len(vocab), dim=32, hops=hops, memory="key_value", encoder="bow",
                     hash_slots=hash_slots, stop_ids=stops)
     model.compile(keras.optimizers.Adam(0.01),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     inputs = {k: train[k] for k in ("keys", "values", "query")}
     model.fit(inputs, train["answer"], batch_size=32, epochs=epochs, verbose=0)
     return model
-
-
-VOCAB_SIZE = [0]
 
 
 def accuracy(model, arrays):
@@ -68,13 +65,12 @@ def accuracy(model, arrays):
 def kb():
     train, vocab = kb_memories(kb_examples(600, seed=0))
     test, _ = kb_memories(kb_examples(200, seed=1), vocab)
-    VOCAB_SIZE[0] = len(vocab)
     return train, test, vocab
 
 
 def test_kb_mode_answers_questions_about_unseen_knowledge_bases(kb):
-    train, test, _ = kb
-    model = fit_kv(train)
+    train, test, vocab = kb
+    model = fit_kv(train, vocab)
     # Every test question has its own random KB: guessing the most common
     # object of the right type gets about 1 in 5.
     assert accuracy(model, test) >= 0.9
@@ -83,8 +79,7 @@ def test_kb_mode_answers_questions_about_unseen_knowledge_bases(kb):
 def test_document_mode_answers_questions_about_unseen_documents():
     train, vocab = document_memories(doc_examples(600, seed=0))
     test, _ = document_memories(doc_examples(200, seed=1), vocab)
-    VOCAB_SIZE[0] = len(vocab)
-    model = fit_kv(train)
+    model = fit_kv(train, vocab)
     assert accuracy(model, test) >= 0.9
 
 
@@ -103,8 +98,7 @@ def test_key_hashing_shrinks_memory_and_keeps_the_answer(kb):
     for row in kept:
         real = row[row >= 0]
         assert (np.diff(real) > 0).all() and (row[len(real):] == -1).all()
-    VOCAB_SIZE[0] = len(vocab)
-    model = fit_kv(train, hash_slots=slots, stops=stops)
+    model = fit_kv(train, vocab, hash_slots=slots, stops=stops)
     assert accuracy(model, test) >= 0.9
 
 

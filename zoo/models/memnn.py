@@ -5,13 +5,12 @@ from keras import ops
 
 from zoo.layers.hard_memory_pick import HardMemoryPick, gather_slot
 from zoo.layers.masking import slot_mask
-from zoo.layers.supporting_fact_score import SupportingFactScore
+from zoo.layers.supporting_fact_score import NEG, SupportingFactScore
 from zoo.layers.tied_embedding import TiedEmbedding
 from zoo.models.base import ZooModel, check_config, model_inputs
 from zoo.models.memn2n import ENCODERS
 
 FACT_ORDERS = ("given", "any")
-NEG = -1e9
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -117,18 +116,21 @@ class MemNN(ZooModel):
         parts, margin = self._parts, self._zoo_config["margin"]
         u, r, candidates, facts_o, facts_r = _features(parts, story, query)
         slots = ops.shape(candidates)[1]
-        valid = ops.concatenate([slot_mask(story), ops.ones_like(slot_mask(story)[:, :1])], axis=1)
+        in_use = slot_mask(story)
+        valid = ops.concatenate([in_use, ops.ones_like(in_use[:, :1])], axis=1)  # the slots and NULL
         supporting = ops.cast(supporting, "int32")
         previous = -ops.ones_like(supporting[:, 0])
-        # [batch, slots + 1]: the supporting facts not yet found (-1 entries land on NULL and are dropped).
-        facts = ops.where(supporting < 0, slots, supporting)
-        remaining = ops.minimum(ops.sum(ops.one_hot(facts, slots + 1), axis=1), 1.0)
-        remaining = remaining * ops.concatenate([ops.ones_like(valid[:, :-1]), ops.zeros_like(valid[:, -1:])], 1)
+        any_order = self._zoo_config["fact_order"] == "any"
+        if any_order:
+            # [batch, slots + 1]: the supporting facts not yet found (-1 entries land on NULL and are dropped).
+            facts = ops.where(supporting < 0, slots, supporting)
+            remaining = ops.minimum(ops.sum(ops.one_hot(facts, slots + 1), axis=1), 1.0)
+            remaining = remaining * ops.concatenate([ops.ones_like(in_use), ops.zeros_like(in_use[:, :1])], axis=1)
         loss = 0.0
         for k, score in enumerate(parts["scores"]):
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
             negatives = valid
-            if self._zoo_config["fact_order"] == "given":
+            if not any_order:
                 target = supporting[:, k] if k < supporting.shape[1] else -ops.ones_like(previous)
                 target = ops.where(target < 0, slots, target)  # no more facts: the NULL slot
             else:

@@ -34,7 +34,7 @@ register_model(ModelSpec(
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
                         temporal=True, tying="adjacent", gate_tying="global"),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, gate_tying="hop"),
-    # The paper follows MemN2N's training setup (Sec. 4); so does the zoo.
+    # No GMemN2N-specific bAbI recipe is used: it trains with MemN2N's.
     recipe=MEMN2N_RECIPE,
 ))
 
@@ -47,8 +47,8 @@ register_model(ModelSpec(
                         temporal=True, memory="story", hash_slots=None, stop_ids=[]),
     # Key hashing in the tiny model, so that the harness exports it too.
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, hash_slots=4, stop_ids=[2]),
-    # The paper's bAbI-free recipe (SGD over WikiMovies) does not transfer;
-    # on bAbI the zoo trains it as MemN2N, linear start included.
+    # The paper reports no bAbI recipe; the zoo trains it as MemN2N,
+    # linear start included.
     recipe=MEMN2N_RECIPE,
 ))
 
