@@ -4,7 +4,7 @@ Real bAbI batches (joint 20 tasks, the recipe's batch size, memory window,
 random noise and XLA setting), the model at its default (paper) size.
 Prints a table. Usage:
 
-    python benchmarks/train_speed.py [--data-dir DIR] [--size 1k] [--epochs 2] [--models memn2n,...]
+    python benchmarks/train_speed.py [--data-dir DIR] [--size 1k] [--epochs 6] [--models memn2n,...]
 """
 
 import argparse
@@ -14,13 +14,32 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
 import zoo  # noqa: E402
 from zoo.__main__ import DEFAULT_DATA  # noqa: E402
 from zoo.data.pipeline import make_dataset  # noqa: E402
 from zoo.training import compile_model, load_babi  # noqa: E402
 
 
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
 def measure(name, data_dir, size, epochs, overrides):
+    """Median examples per second over ``epochs`` timed epochs (and 3 evaluations).
+
+    The machines this runs on are shared: one epoch may run at half the speed
+    of the next, so the median of several epochs is reported, with the range.
+    """
     spec = zoo.get_spec(name)
     recipe = {**spec.recipe, **overrides}
     train, valid, vocab, _, _ = load_babi(data_dir, size, "all", recipe.get("memory_size", 50))
@@ -29,22 +48,24 @@ def measure(name, data_dir, size, epochs, overrides):
     ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
                       with_supporting=spec.supporting_facts)
     model.fit(ds, epochs=1, verbose=0)  # compile every bucket shape
-    start = time.perf_counter()
-    model.fit(ds, epochs=epochs, verbose=0)
-    train_rate = epochs * len(train["answer"]) / (time.perf_counter() - start)
+    timer = EpochTimer()
+    model.fit(ds, epochs=epochs, verbose=0, callbacks=[timer])
+    train_rates = sorted(len(train["answer"]) / s for s in timer.seconds)
     eval_ds = make_dataset(valid, 256)
     model.evaluate(eval_ds, verbose=0)
-    start = time.perf_counter()
-    model.evaluate(eval_ds, verbose=0)
-    eval_rate = len(valid["answer"]) / (time.perf_counter() - start)
-    return len(train["answer"]), train_rate, eval_rate, recipe
+    eval_rates = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model.evaluate(eval_ds, verbose=0)
+        eval_rates.append(len(valid["answer"]) / (time.perf_counter() - start))
+    return len(train["answer"]), train_rates, float(np.median(eval_rates)), recipe
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=DEFAULT_DATA)
     p.add_argument("--size", default="1k")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=6, help="timed epochs (the median is reported)")
     p.add_argument("--models", default=None, help="comma-separated names (default: all registered)")
     p.add_argument("--compare-xla", action="store_true", help="also measure without XLA and steps_per_execution")
     args = p.parse_args()
@@ -58,10 +79,11 @@ def main():
             n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides)
             rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev))
     print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores")
-    print(f"| model | setting | train examples | batch | XLA | train ex/s | eval ex/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | setting | train examples | batch | XLA | train ex/s (median) | train ex/s (range) | eval ex/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, label, n, batch, jit, tr, ev in rows:
-        print(f"| {name} | {label} | {n} | {batch} | {jit} | {tr:,.0f} | {ev:,.0f} |")
+        print(f"| {name} | {label} | {n} | {batch} | {jit} | {np.median(tr):,.0f} | {tr[0]:,.0f}-{tr[-1]:,.0f} "
+              f"| {ev:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ import tensorflow as tf
 from zoo.io import atomic_write_bytes, atomic_write_json, sha256_file
 
 FORMATS = ("saved_model", "tflite", "onnx")
+# Serving needs the forward pass only. The layers' custom gradients
+# (zoo.layers.lookup) are left out: TensorFlow cannot save one whose gradient
+# reads an input of the function.
+SAVE_OPTIONS = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
 OPSET = 17
 
 
@@ -64,7 +68,8 @@ def write_saved_model(model, vocab, name, weights, out, version=1, overwrite=Fal
     tmp = tempfile.mkdtemp(dir=os.path.join(out, name), prefix=".tmp-")
     try:
         tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve,
-                                                     "answer_text": module.answer_text})
+                                                     "answer_text": module.answer_text},
+                            options=SAVE_OPTIONS)
         if os.path.exists(target):
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -95,7 +100,7 @@ def write_tflite(model, vocab, name, weights, out, overwrite=False):
     module = ServingModule(model)
     flatbuffers = {}
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
-        tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
+        tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve}, options=SAVE_OPTIONS)
         for int8 in targets:
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate on devices

@@ -11,6 +11,7 @@ from zoo.layers.hard_memory_pick import HardMemoryPick
 from zoo.layers.hop_gate import HopGate
 from zoo.layers.key_hashing import KeyHashing
 from zoo.layers.key_value_read import KeyValueRead
+from zoo.layers.lookup import lookup
 from zoo.layers.masking import slot_mask
 from zoo.layers.memory_read import MemoryRead
 from zoo.layers.position_encoding import PositionEncoding
@@ -164,3 +165,31 @@ def test_hard_memory_pick_returns_the_argmax_row_and_zero_for_null():
     np.testing.assert_array_equal(choice, [1, -1])
     np.testing.assert_array_equal(attention, [[0, 1, 0], [0, 0, 0]])
     np.testing.assert_allclose(rows, [[2.0, 3.0], [0.0, 0.0]])
+
+
+def test_lookup_gathers_rows_and_sums_repeated_ids_into_a_dense_gradient():
+    import tensorflow as tf
+
+    table = tf.Variable(np.arange(12, dtype="float32").reshape(4, 3))
+    ids = np.array([[1, 3, 1], [0, 1, 2]], "int32")
+    upstream = np.arange(18, dtype="float32").reshape(2, 3, 3)
+    with tf.GradientTape() as tape:
+        out = lookup(table, ids)
+        loss = tf.reduce_sum(out * upstream)
+    np.testing.assert_array_equal(out.numpy(), table.numpy()[ids])
+    grad = tape.gradient(loss, table)
+    assert isinstance(grad, tf.Tensor)  # not IndexedSlices
+    expected = np.zeros((4, 3), "float32")
+    np.add.at(expected, ids.reshape(-1), upstream.reshape(-1, 3))
+    np.testing.assert_array_equal(grad.numpy(), expected)
+    # Under XLA too, and its norm is the norm of the summed gradient.
+    step = tf.function(lambda: tape_grad(table, ids, upstream), jit_compile=True)
+    np.testing.assert_allclose(step().numpy(), expected)
+
+
+def tape_grad(table, ids, upstream):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(lookup(table, ids) * upstream)
+    return tape.gradient(loss, table)

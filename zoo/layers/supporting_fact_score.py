@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.layers.lookup import lookup
 from zoo.layers.masking import slot_mask
 
 NEG = -1e9
@@ -69,13 +70,13 @@ class SupportingFactScore(keras.layers.Layer):
         slots = ops.shape(mask)[1]
         position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
         age = ops.clip(ops.sum(mask, axis=-1, keepdims=True) - 1.0 - position, 0, self.memory_size - 1)
-        candidates = candidates + ops.take(self.age_table, ops.cast(age, "int32"), axis=0)
+        candidates = candidates + lookup(self.age_table, age)
         if self.relative:
             m = float(self.memory_size)
             prev = ops.cast(ops.expand_dims(previous, 1), "float32")
             row = ops.clip(prev - position, -m, m) + m
             row = ops.where(prev < 0, ops.full_like(row, 2 * m + 1), row)
-            candidates = candidates + ops.take(self.distance_table, ops.cast(row, "int32"), axis=0)
+            candidates = candidates + lookup(self.distance_table, row)
         scores = ops.sum(candidates * ops.expand_dims(state, 1), axis=-1)
         scores = ops.where(mask > 0, scores, ops.full_like(scores, NEG))
         null = ops.sum(state * ops.expand_dims(self.null, 0), axis=-1, keepdims=True)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.layers.lookup import lookup
 from zoo.layers.masking import slot_mask
 
 
@@ -50,7 +51,7 @@ class TemporalEncoding(keras.layers.Layer):
         slots = ops.shape(mask)[1]
         position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
         age = ops.clip(length - 1.0 - position, 0, self.memory_size - 1)
-        encoded = memories + ops.take(self.table, ops.cast(age, "int32"), axis=0)
+        encoded = memories + lookup(self.table, age)
         return encoded * ops.expand_dims(mask, -1)
 
     def compute_output_shape(self, memories_shape, story_ids_shape):

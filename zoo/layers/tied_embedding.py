@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from zoo.layers.lookup import lookup
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TiedEmbedding(keras.layers.Layer):
@@ -47,7 +49,7 @@ class TiedEmbedding(keras.layers.Layer):
     def call(self, inputs, reverse=False):
         if reverse:
             return ops.matmul(inputs, ops.transpose(self.embeddings))
-        return ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
+        return lookup(self.embeddings, inputs)
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape) + (self.dim,)
