@@ -182,7 +182,7 @@ def test_lookup_gathers_rows_and_sums_repeated_ids_into_a_dense_gradient():
     expected = np.zeros((4, 3), "float32")
     np.add.at(expected, ids.reshape(-1), upstream.reshape(-1, 3))
     np.testing.assert_array_equal(grad.numpy(), expected)
-    # Under XLA too, and its norm is the norm of the summed gradient.
+    # The same under XLA, as in training.
     step = tf.function(lambda: tape_grad(table, ids, upstream), jit_compile=True)
     np.testing.assert_allclose(step().numpy(), expected)
 
