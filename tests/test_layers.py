@@ -173,14 +173,11 @@ def test_lookup_gathers_rows_and_sums_repeated_ids_into_a_dense_gradient():
     table = tf.Variable(np.arange(12, dtype="float32").reshape(4, 3))
     ids = np.array([[1, 3, 1], [0, 1, 2]], "int32")
     upstream = np.arange(18, dtype="float32").reshape(2, 3, 3)
-    with tf.GradientTape() as tape:
-        out = lookup(table, ids)
-        loss = tf.reduce_sum(out * upstream)
-    np.testing.assert_array_equal(out.numpy(), table.numpy()[ids])
-    grad = tape.gradient(loss, table)
-    assert isinstance(grad, tf.Tensor)  # not IndexedSlices
+    np.testing.assert_array_equal(np.asarray(lookup(table, ids)), table.numpy()[ids])
     expected = np.zeros((4, 3), "float32")
     np.add.at(expected, ids.reshape(-1), upstream.reshape(-1, 3))
+    grad = tape_grad(table, ids, upstream)
+    assert isinstance(grad, tf.Tensor)  # not IndexedSlices
     np.testing.assert_array_equal(grad.numpy(), expected)
     # The same under XLA, as in training.
     step = tf.function(lambda: tape_grad(table, ids, upstream), jit_compile=True)
