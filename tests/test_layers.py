@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from zoo.layers.bag_of_words import BagOfWords
-from zoo.layers.hard_memory_pick import HardMemoryPick
+from zoo.layers.hard_memory_pick import ChosenFacts, HardMemoryPick
 from zoo.layers.hop_gate import HopGate
 from zoo.layers.key_hashing import KeyHashing
 from zoo.layers.key_value_read import KeyValueRead
@@ -80,6 +80,20 @@ def test_memory_read_softmax_and_linear_start():
     o, p = layer(u, keys, values, ids)
     np.testing.assert_allclose(np.asarray(p)[0], [2.0, 1.0, 0.0])
     assert not layer.softmax_on.trainable
+
+
+def test_memory_read_window_counts_the_empty_slots_in_the_softmax():
+    layer = MemoryRead(window=5)
+    u = np.array([[1.0, 0.0], [-3.0, 0.0]], "float32")
+    keys = np.array([[[2.0, 0.0], [1.0, 0.0], [5.0, 0.0]]] * 2, "float32")
+    values = np.array([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]] * 2, "float32")
+    ids = np.array([[[1], [1], [0]]] * 2, "int32")  # 2 sentences and 3 empty slots of the window
+    o, p = layer(u, keys, values, ids)
+    for row, scores in enumerate(([2.0, 1.0], [-6.0, -3.0])):  # all scores below 0 in the second row
+        expected = np.exp(scores) / (np.exp(scores).sum() + 3 * np.exp(0.0))
+        np.testing.assert_allclose(np.asarray(p)[row], [*expected, 0.0], rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(o)[row], expected, rtol=1e-5)
+    roundtrip(layer)
 
 
 def test_tied_embedding_forward_and_reverse():
@@ -156,6 +170,34 @@ def test_supporting_fact_score_masks_padding_and_adds_the_null_slot():
     first = np.asarray(layer(state, cands, ids, np.array([-1], "int32")))
     np.testing.assert_allclose(first[0, 2], state[0] @ (cands[0, 2] + age[0] + dist[11]), rtol=1e-5)
     roundtrip(layer)
+
+
+def test_supporting_fact_score_ordinal_time_scales_one_vector_by_age_and_distance():
+    layer = SupportingFactScore(memory_size=5, dim=2, relative=True, time="ordinal")
+    ids = np.zeros((1, 4, 2), "int32")
+    ids[0, :3, 0] = 1  # 3 memories, 1 padding slot
+    state = np.array([[1.0, -1.0]], "float32")
+    cands = np.arange(8, dtype="float32").reshape(1, 4, 2)
+    scores = np.asarray(layer(state, cands, ids, np.array([1], "int32")))
+    age, side, dist = (np.asarray(w) for w in (layer.age_vector, layer.side_table, layer.distance_vector))
+    # Slot 0: age 2, earlier than the previous fact (slot 1) by 1; slot 2: later by 1.
+    np.testing.assert_allclose(scores[0, 0], state[0] @ (cands[0, 0] + 2 / 5 * age + side[0] + 1 / 5 * dist), rtol=1e-5)
+    np.testing.assert_allclose(scores[0, 2], state[0] @ (cands[0, 2] + side[2] - 1 / 5 * dist), rtol=1e-5)
+    first = np.asarray(layer(state, cands, ids, np.array([-1], "int32")))
+    np.testing.assert_allclose(first[0, 1], state[0] @ (cands[0, 1] + 1 / 5 * age + side[3]), rtol=1e-5)
+    roundtrip(layer)
+    with pytest.raises(ValueError, match="ordinal"):
+        SupportingFactScore(memory_size=5, dim=2, time="linear")
+
+
+def test_chosen_facts_fills_the_blocks_in_pick_or_time_order():
+    facts = np.arange(8, dtype="float32").reshape(1, 4, 2)
+    choices = np.array([[1, 3, -1]], "int32")  # hop 2 found the later fact; hop 3 found none
+    blocks = (facts, 10 * facts, 100 * facts)
+    r = np.zeros((1, 2), "float32")
+    np.testing.assert_allclose(ChosenFacts("pick")(r, choices, *blocks), facts[:, 1] + 10 * facts[:, 3])
+    np.testing.assert_allclose(ChosenFacts("time")(r, choices, *blocks), facts[:, 3] + 10 * facts[:, 1])
+    roundtrip(ChosenFacts("time"))
 
 
 def test_hard_memory_pick_returns_the_argmax_row_and_zero_for_null():

@@ -19,13 +19,15 @@ def set_softmax(model, on):
 
 
 def make_optimizer(recipe):
+    """The recipe's optimizer. ``clipnorm`` clips the gradient of each variable
+    on its own, as the MemN2N code does for each weight matrix;
+    ``global_clipnorm`` clips them all together."""
+    optimizers = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
     name = recipe.get("optimizer", "sgd")
-    clip = recipe.get("clipnorm")
-    if name == "sgd":
-        return keras.optimizers.SGD(recipe["learning_rate"], global_clipnorm=clip)
-    if name == "adam":
-        return keras.optimizers.Adam(recipe["learning_rate"], global_clipnorm=clip)
-    raise ValueError(f"unknown optimizer {name!r}; valid: sgd, adam")
+    if name not in optimizers:
+        raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(optimizers)}")
+    return optimizers[name](recipe["learning_rate"], clipnorm=recipe.get("clipnorm"),
+                            global_clipnorm=recipe.get("global_clipnorm"))
 
 
 def compile_model(model, recipe):

@@ -50,3 +50,51 @@ class HardMemoryPick(keras.layers.Layer):
         slots = None if scores.shape[1] is None else scores.shape[1] - 1
         attention = keras.KerasTensor((scores.shape[0], slots), dtype="float32")
         return (choice, attention, *[keras.KerasTensor((m.shape[0], m.shape[2]), dtype=m.dtype) for m in memories])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ChosenFacts(keras.layers.Layer):
+    """Sums the chosen facts into R's input, the fact of block k from ``facts[k]``.
+
+    MemNN's R reads [x, m_o1, m_o2, ...] with a feature block per fact
+    (Weston, Chopra, Bordes 2015, Sec. 3.1). ``order="pick"`` puts the fact
+    chosen at hop k into block k; ``order="time"`` the latest chosen fact
+    into block 1, the one before into block 2, and so on, so that R knows
+    which of the facts came last whatever order the hops found them in.
+
+    Call arguments:
+        r: [batch, dim] R's input so far.
+        choices: [batch, k] int32 chosen slots, -1 for none.
+        *facts: k tensors [batch, slots, dim], one per block.
+
+    Returns:
+        [batch, dim].
+
+    Example:
+        >>> f = ops.reshape(ops.arange(6, dtype="float32"), (1, 3, 2))
+        >>> ops.convert_to_numpy(ChosenFacts("time")(ops.zeros((1, 2)), ops.array([[0, 2]]), f, 10 * f)).tolist()
+        [[4.0, 15.0]]
+    """
+
+    ORDERS = ("pick", "time")
+
+    def __init__(self, order="pick", **kwargs):
+        super().__init__(**kwargs)
+        if order not in self.ORDERS:
+            raise ValueError(f"order must be one of {list(self.ORDERS)}, got {order!r}")
+        self.order = order
+
+    def call(self, r, choices, *facts):
+        choices = ops.cast(choices, "int32")
+        if self.order == "time":
+            # Latest (highest slot) first; -1 (none) goes last. top_k sorts on every export target.
+            choices = ops.cast(ops.top_k(ops.cast(choices, "float32"), len(facts))[0], "int32")
+        for k, memories in enumerate(facts):
+            r = r + gather_slot(memories, choices[:, k])
+        return r
+
+    def compute_output_shape(self, r_shape, choices_shape, *facts_shapes):
+        return tuple(r_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "order": self.order}

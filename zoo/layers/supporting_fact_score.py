@@ -28,11 +28,21 @@ class SupportingFactScore(keras.layers.Layer):
     of Weston et al.'s bAbI experiments (score u . n, n learned): choosing
     it ends the search for supporting facts.
 
+    With ``time="ordinal"`` write time is closer to the paper's features,
+    which only say which of two sentences is older: the age enters as one
+    learned vector scaled by age / memory_size, and the distance as one
+    vector per side (earlier, same, later than the previous fact, or no
+    previous fact) plus one scaled by distance / memory_size. Few weights,
+    and "the latest such sentence" carries over to ages seldom seen in
+    training, where a row per age must learn each age on its own.
+
     Args:
         memory_size: rows of the age table.
         dim: size of the projections.
         relative: add the distance-to-the-previous-fact features (hops after
             the first).
+        time: ``"table"`` (a learned vector per age and per distance) or
+            ``"ordinal"``.
 
     Call arguments:
         state: [batch, dim].
@@ -50,17 +60,29 @@ class SupportingFactScore(keras.layers.Layer):
         (2, 4)
     """
 
-    def __init__(self, memory_size, dim, relative=False, **kwargs):
+    TIME = ("table", "ordinal")
+
+    def __init__(self, memory_size, dim, relative=False, time="table", **kwargs):
         super().__init__(**kwargs)
+        if time not in self.TIME:
+            raise ValueError(f"time must be one of {list(self.TIME)}, got {time!r}")
         self.memory_size = memory_size
         self.dim = dim
         self.relative = relative
+        self.time = time
 
     def build(self, *shapes):
         init = keras.initializers.RandomNormal(stddev=0.1)
-        self.age_table = self.add_weight(name="age_table", shape=(self.memory_size, self.dim), initializer=init)
+        if self.time == "ordinal":
+            self.age_vector = self.add_weight(name="age_vector", shape=(self.dim,), initializer=init)
+        else:
+            self.age_table = self.add_weight(name="age_table", shape=(self.memory_size, self.dim), initializer=init)
         self.null = self.add_weight(name="null", shape=(self.dim,), initializer=init)
-        if self.relative:
+        if self.relative and self.time == "ordinal":
+            # Rows: earlier than, same as, later than the previous fact; no previous fact.
+            self.side_table = self.add_weight(name="side_table", shape=(4, self.dim), initializer=init)
+            self.distance_vector = self.add_weight(name="distance_vector", shape=(self.dim,), initializer=init)
+        elif self.relative:
             # Rows 0..2M: distance previous - i from -M to M; row 2M + 1: no previous fact.
             self.distance_table = self.add_weight(name="distance_table", shape=(2 * self.memory_size + 2, self.dim),
                                                   initializer=init)
@@ -70,8 +92,11 @@ class SupportingFactScore(keras.layers.Layer):
         slots = ops.shape(mask)[1]
         position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
         age = ops.clip(ops.sum(mask, axis=-1, keepdims=True) - 1.0 - position, 0, self.memory_size - 1)
-        candidates = candidates + lookup(self.age_table, age)
-        if self.relative:
+        if self.time == "ordinal":
+            candidates = candidates + self._ordinal(age, position, previous)
+        else:
+            candidates = candidates + lookup(self.age_table, age)
+        if self.relative and self.time == "table":
             m = float(self.memory_size)
             prev = ops.cast(ops.expand_dims(previous, 1), "float32")
             row = ops.clip(prev - position, -m, m) + m
@@ -82,9 +107,20 @@ class SupportingFactScore(keras.layers.Layer):
         null = ops.sum(state * ops.expand_dims(self.null, 0), axis=-1, keepdims=True)
         return ops.concatenate([scores, null], axis=1)
 
+    def _ordinal(self, age, position, previous):
+        m = float(self.memory_size)
+        out = ops.expand_dims(age / m, -1) * self.age_vector
+        if self.relative:
+            prev = ops.cast(ops.expand_dims(previous, 1), "float32")
+            side = ops.where(prev < 0, 3.0, ops.sign(position - prev) + 1.0)
+            distance = ops.where(prev < 0, 0.0, ops.clip(prev - position, -m, m) / m)
+            out = out + lookup(self.side_table, side) + ops.expand_dims(distance, -1) * self.distance_vector
+        return out
+
     def compute_output_spec(self, state, candidates, story_ids, previous=None):
         slots = None if candidates.shape[1] is None else candidates.shape[1] + 1
         return keras.KerasTensor((state.shape[0], slots), dtype=self.compute_dtype)
 
     def get_config(self):
-        return {**super().get_config(), "memory_size": self.memory_size, "dim": self.dim, "relative": self.relative}
+        return {**super().get_config(), "memory_size": self.memory_size, "dim": self.dim, "relative": self.relative,
+                "time": self.time}

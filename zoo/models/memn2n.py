@@ -16,7 +16,7 @@ TYING = ("adjacent", "layerwise")
 GATE_TYING = ("global", "hop")
 
 
-def _memn2n_graph(vocab_size, memory_size, dim, hops, encoder, temporal, tying, gates=None):
+def _memn2n_graph(vocab_size, memory_size, dim, hops, encoder, temporal, tying, attend_empty, gates=None):
     """MemN2N's layers and functional graph; ``gates`` (one per hop) replace u + o.
 
     Returns ``(inputs, logits, inner)`` with the attention (and gate values)
@@ -28,7 +28,7 @@ def _memn2n_graph(vocab_size, memory_size, dim, hops, encoder, temporal, tying, 
     embeddings = [TiedEmbedding(vocab_size, dim, name=f"embedding_{i}") for i in range(n_emb)]
     temporals = [TemporalEncoding(memory_size, dim, name=f"temporal_{i}") for i in range(n_emb)] if temporal else None
     encode = ENCODERS[encoder](name="sentence_encoder")
-    reads = [MemoryRead(name=f"read_{k + 1}") for k in range(hops)]
+    reads = [MemoryRead(window=memory_size if attend_empty else None, name=f"read_{k + 1}") for k in range(hops)]
     if tying == "adjacent":
         a_idx, c_idx = list(range(hops)), list(range(1, hops + 1))
         question_embedding = embeddings[0]
@@ -85,6 +85,10 @@ class MemN2N(ZooModel):
             (PE as in the authors' code) or ``"bow"``.
         temporal: add temporal encoding (TE).
         tying: ``"adjacent"`` or ``"layerwise"``.
+        attend_empty: the attention runs over all ``memory_size`` slots,
+            the empty ones scoring 0, as in the authors' code
+            (:class:`MemoryRead` ``window``); otherwise over the sentences
+            only.
 
     Example:
         >>> m = MemN2N(vocab_size=20, dim=8, hops=2)
@@ -94,10 +98,10 @@ class MemN2N(ZooModel):
     """
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
-                 temporal=True, tying="adjacent", **kwargs):
+                 temporal=True, tying="adjacent", attend_empty=False, **kwargs):
         check_config(hops, encoder=(encoder, ENCODERS), tying=(tying, TYING))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
-                      encoder=encoder, temporal=temporal, tying=tying)
+                      encoder=encoder, temporal=temporal, tying=tying, attend_empty=attend_empty)
         kwargs.setdefault("name", "memn2n")
         inputs, logits, attention = _memn2n_graph(**config)
         super().__init__(inputs=inputs, outputs=logits, config=config, explain_tensors=attention, **kwargs)
@@ -123,10 +127,10 @@ class GatedMemN2N(ZooModel):
     """
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=3, encoder="position",
-                 temporal=True, tying="adjacent", gate_tying="global", **kwargs):
+                 temporal=True, tying="adjacent", gate_tying="global", attend_empty=False, **kwargs):
         check_config(hops, encoder=(encoder, ENCODERS), tying=(tying, TYING), gate_tying=(gate_tying, GATE_TYING))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops,
-                      encoder=encoder, temporal=temporal, tying=tying)
+                      encoder=encoder, temporal=temporal, tying=tying, attend_empty=attend_empty)
         kwargs.setdefault("name", "gated_memn2n")
         if gate_tying == "global":
             gates = [HopGate(dim, name="gate")] * hops

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers.hard_memory_pick import HardMemoryPick, gather_slot
+from zoo.layers.hard_memory_pick import ChosenFacts, HardMemoryPick, gather_slot
 from zoo.layers.masking import slot_mask
 from zoo.layers.supporting_fact_score import NEG, SupportingFactScore
 from zoo.layers.tied_embedding import TiedEmbedding
@@ -56,6 +56,16 @@ class MemNN(ZooModel):
         nonlinear: add a ReLU layer to R's input, r + relu(W r) (the
             "nonlinearity" extension): a linear R cannot compare a question
             word with a fact word, as yes/no questions need.
+        hidden_units: with ``nonlinear``, the width of that layer; ``None``
+            keeps it at ``dim`` as above, a number H gives r + V relu(W r)
+            with W of H rows.
+        write_time: how O sees write time (:class:`SupportingFactScore`):
+            ``"table"``, a vector per age and distance, or ``"ordinal"``.
+        r_order: which chosen fact goes into which of R's blocks: ``"pick"``,
+            the fact of hop k into block k, or ``"time"``, the latest chosen
+            fact into block 1, the one before into block 2, and so on (with
+            ``fact_order="any"`` the hops find facts in any order, so only
+            ``"time"`` tells R which came last, as lists (bAbI 8) need).
         fact_order: ``"given"``: hop k must find the k-th supporting fact as
             the data lists it (the paper); ``"any"``: any supporting fact not
             yet found counts at each hop, the best-scoring one is fed on
@@ -69,10 +79,13 @@ class MemNN(ZooModel):
     """
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, encoder="bow", nonlinear=False,
-                 fact_order="given", **kwargs):
-        check_config(hops, encoder=(encoder, ENCODERS), fact_order=(fact_order, FACT_ORDERS))
+                 fact_order="given", hidden_units=None, write_time="table", r_order="pick",
+                 **kwargs):
+        check_config(hops, encoder=(encoder, ENCODERS), fact_order=(fact_order, FACT_ORDERS),
+                     write_time=(write_time, SupportingFactScore.TIME), r_order=(r_order, ChosenFacts.ORDERS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin,
                       encoder=encoder, nonlinear=nonlinear, fact_order=fact_order)
+        config.update(hidden_units=hidden_units, write_time=write_time, r_order=r_order)
         kwargs.setdefault("name", "memnn")
 
         # Layers.
@@ -80,22 +93,28 @@ class MemNN(ZooModel):
                  for name in ("o_query", "o_fact", "o_candidate", "r_query", "r_answer")}
         parts["r_facts"] = [TiedEmbedding(vocab_size, dim, name=f"r_fact_{k + 1}") for k in range(hops)]
         parts["encode"] = ENCODERS[encoder](name="sentence_encoder")
-        parts["r_hidden"] = keras.layers.Dense(dim, activation="relu", name="r_hidden") if nonlinear else None
-        parts["scores"] = [SupportingFactScore(memory_size, dim, relative=k > 0, name=f"score_{k + 1}")
+        parts["r_hidden"] = []
+        if nonlinear:
+            parts["r_hidden"].append(keras.layers.Dense(hidden_units or dim, activation="relu", name="r_hidden"))
+        if nonlinear and hidden_units is not None:
+            parts["r_hidden"].append(keras.layers.Dense(dim, use_bias=False, name="r_hidden_out"))
+        parts["scores"] = [SupportingFactScore(memory_size, dim, relative=k > 0, time=write_time, name=f"score_{k + 1}")
                            for k in range(hops)]
         pick = HardMemoryPick(name="pick")
+        parts["chosen"] = ChosenFacts(r_order, name="chosen_facts")
 
         # Graph.
         story, query = model_inputs()
         u, r, candidates, facts_o, facts_r = _features(parts, story, query)
-        inner, previous = {}, None
+        inner, previous, picks = {}, None, []
         for k, score in enumerate(parts["scores"]):
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
-            previous, attention, fact_o, fact_r = pick(s, facts_o, facts_r[k])
-            u, r = u + fact_o, r + fact_r
+            previous, attention, fact_o = pick(s, facts_o)
+            u = u + fact_o
+            picks.append(previous)
             inner[f"supporting_fact_hop_{k + 1}"] = previous
             inner[f"attention_hop_{k + 1}"] = attention
-        logits = _answer(parts, r)
+        logits = _answer(parts, parts["chosen"](r, ops.stack(picks, axis=1), *facts_r))
         super().__init__(inputs={"story": story, "query": query}, outputs=logits, config=config,
                          explain_tensors=inner, **kwargs)
         object.__setattr__(self, "_parts", parts)
@@ -126,7 +145,7 @@ class MemNN(ZooModel):
             facts = ops.where(supporting < 0, slots, supporting)
             remaining = ops.minimum(ops.sum(ops.one_hot(facts, slots + 1), axis=1), 1.0)
             remaining = remaining * ops.concatenate([ops.ones_like(in_use), ops.zeros_like(in_use[:, :1])], axis=1)
-        loss = 0.0
+        loss, picks = 0.0, []
         for k, score in enumerate(parts["scores"]):
             s = score(u, candidates, story, previous) if k else score(u, candidates, story)
             negatives = valid
@@ -140,9 +159,9 @@ class MemNN(ZooModel):
                 remaining = remaining * (1.0 - ops.one_hot(target, slots + 1))
             loss = loss + _margin(s, target, negatives, margin)
             u = u + gather_slot(facts_o, target)
-            r = r + gather_slot(facts_r[k], target)
             previous = ops.where(target >= slots, -1, target)
-        logits = _answer(parts, r)
+            picks.append(previous)
+        logits = _answer(parts, parts["chosen"](r, ops.stack(picks, axis=1), *facts_r))
         words = ops.cast(ops.arange(ops.shape(logits)[1]) > 0, "float32")  # every word but padding
         return loss + _margin(logits, ops.cast(answer, "int32"), ops.expand_dims(words, 0), margin)
 
@@ -158,10 +177,13 @@ def _features(parts, story, query):
 
 
 def _answer(parts, r):
-    if parts["r_hidden"] is not None:
+    if parts["r_hidden"]:
         # Residual: the linear path stays open for the answers that need no
         # comparison, and a dead ReLU cannot cut the answer off.
-        r = r + parts["r_hidden"](r)
+        h = r
+        for layer in parts["r_hidden"]:
+            h = layer(h)
+        r = r + h
     return parts["r_answer"](r, reverse=True)
 
 

@@ -22,7 +22,7 @@ register_model(ModelSpec(
     # bAbI 1k joint run gave 15.7% valid error (task 16 solved), the paper's
     # printed formula (encoder="position") 17.2% at best.
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
-                        temporal=True, tying="adjacent"),
+                        temporal=True, tying="adjacent", attend_empty=False),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2),
     recipe=MEMN2N_RECIPE,
 ))
@@ -32,7 +32,8 @@ register_model(ModelSpec(
     cls=GatedMemN2N,
     paper="Liu, Perez. Gated End-to-End Memory Networks. EACL 2017. arXiv:1610.04211",
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, encoder="position_centered",
-                        temporal=True, tying="adjacent", gate_tying="global"),
+                        temporal=True, tying="adjacent", gate_tying="global",
+                        attend_empty=False),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, gate_tying="hop"),
     # No GMemN2N-specific bAbI recipe is used: it trains with MemN2N's.
     recipe=MEMN2N_RECIPE,
@@ -66,10 +67,11 @@ register_model(ModelSpec(
     # (1k joint, seed 2: 11.99% valid error, task 18 at 11.6%, against 12.25%
     # and 40% with the data's order).
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1, encoder="position_centered",
-                        nonlinear=True, fact_order="any"),
+                        nonlinear=True, fact_order="any", hidden_units=None,
+                        write_time="table", r_order="pick"),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, encoder="position", nonlinear=True),
     supporting_facts=True,
     recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=15, anneal_factor=0.5, epochs=60,
-                batch_size=32, clipnorm=40.0, linear_start=False, noise=0.0, memory_size=50,
+                batch_size=32, global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=50,
                 jit_compile=True, steps_per_execution=16),
 ))
