@@ -11,6 +11,13 @@ from zoo.io import atomic_write_json
 from zoo.layers.memory_read import MemoryRead
 
 
+# Every key a recipe may hold (see the registry's specs and RecipeSchedule).
+RECIPE_KEYS = ("optimizer", "learning_rate", "loss_reduction", "batch_size", "epochs", "anneal_every",
+               "anneal_factor", "clipnorm", "global_clipnorm", "linear_start", "linear_start_lr",
+               "linear_start_patience", "linear_start_max", "noise", "memory_size", "jit_compile",
+               "steps_per_execution")
+
+
 def set_softmax(model, on):
     """Switches the softmax of every MemoryRead layer on (1) or off (0)."""
     for layer in model.layers:
@@ -195,6 +202,9 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     from zoo.weights import model_card, save_folder
 
     spec = get_spec(name)
+    unknown = sorted(set(recipe_overrides or {}) - set(RECIPE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown recipe key(s) {unknown}; valid: {', '.join(RECIPE_KEYS)}")
     recipe = {**spec.recipe, **(recipe_overrides or {})}
     if epochs is not None:
         recipe["epochs"] = epochs
