@@ -146,8 +146,8 @@ def test_bad_cli_arguments_are_clear_errors(capsys, babi_dir, tmp_path):
     assert "numbers from 1 to 20" in capsys.readouterr().err
     assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"), "--size", "5k"]) == 2
     assert "valid: 1k, 10k" in capsys.readouterr().err
-    assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"),
+    assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r2"),
                  "--recipe", '{"learning_rat": 0.1}']) == 2
     err = capsys.readouterr().err
     assert "unknown recipe key(s) ['learning_rat']" in err and "learning_rate" in err
-    assert not os.path.exists(tmp_path / "r")
+    assert not os.path.exists(tmp_path / "r2")
