@@ -116,15 +116,19 @@ def test_bad_config_names_the_valid_values(spec):
             spec.build(**{**spec.tiny_config, "encoder": "lstm"})
 
 
-@pytest.mark.parametrize("order", ["given", "any"])
-def test_memnn_learns_with_either_fact_order(order):
-    """The ranking loss is finite and reaches every O-module variable, facts in the data's order or any."""
+MEMNN_VARIANTS = [{"fact_order": "given"}, {"fact_order": "any"}, {"write_time": "table", "r_order": "pick"},
+                  {"hidden_units": 16}]
+
+
+@pytest.mark.parametrize("variant", MEMNN_VARIANTS, ids=[str(v) for v in MEMNN_VARIANTS])
+def test_memnn_learns_in_every_variant(variant):
+    """The ranking loss is finite and reaches every variable of O (and of a wider R)."""
     spec = zoo.get_spec("memnn")
-    model = spec.build(**{**spec.tiny_config, "fact_order": order})
+    model = spec.build(**{**spec.tiny_config, **variant})
     compile_model(model, spec.recipe)
     batch = spec.example_batch(batch=4)
     grads = loss_gradients(model, batch, labels_for(spec, batch))
     for var, grad in zip(model.trainable_variables, grads):
         assert grad is not None and np.isfinite(grad).all(), var.path
-        if var.path.startswith(("o_", "score_")):
+        if var.path.startswith(("o_", "score_", "r_hidden")):
             assert float(np.abs(grad).max()) > 0, f"{var.path} gets a zero gradient"
