@@ -117,7 +117,7 @@ def test_bad_config_names_the_valid_values(spec):
 
 
 MEMNN_VARIANTS = [{"fact_order": "given"}, {"fact_order": "any"}, {"write_time": "table", "r_order": "pick"},
-                  {"hidden_units": 16}]
+                  {"hidden_units": 16}, {"o_nonlinear": True}]
 
 
 @pytest.mark.parametrize("variant", MEMNN_VARIANTS, ids=[str(v) for v in MEMNN_VARIANTS])

@@ -66,6 +66,10 @@ class MemNN(ZooModel):
             fact into block 1, the one before into block 2, and so on (with
             ``fact_order="any"`` the hops find facts in any order, so only
             ``"time"`` tells R which came last, as lists (bAbI 8) need).
+        o_nonlinear: a residual ReLU layer on each side of O's score,
+            s_O = (u + relu(W u)) . (m + relu(V m)): a bilinear score cannot
+            tie the question's form to both a fact's relation word and the
+            role of a place in it, as inverse relations (bAbI 4) need.
         fact_order: ``"given"``: hop k must find the k-th supporting fact as
             the data lists it (the paper); ``"any"``: any supporting fact not
             yet found counts at each hop, the best-scoring one is fed on
@@ -80,12 +84,12 @@ class MemNN(ZooModel):
 
     def __init__(self, vocab_size, memory_size=50, dim=50, hops=2, margin=0.1, encoder="bow", nonlinear=False,
                  fact_order="given", hidden_units=None, write_time="table", r_order="pick",
-                 **kwargs):
+                 o_nonlinear=False, **kwargs):
         check_config(hops, encoder=(encoder, ENCODERS), fact_order=(fact_order, FACT_ORDERS),
                      write_time=(write_time, SupportingFactScore.TIME), r_order=(r_order, ChosenFacts.ORDERS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, hops=hops, margin=margin,
                       encoder=encoder, nonlinear=nonlinear, fact_order=fact_order)
-        config.update(hidden_units=hidden_units, write_time=write_time, r_order=r_order)
+        config.update(hidden_units=hidden_units, write_time=write_time, r_order=r_order, o_nonlinear=o_nonlinear)
         kwargs.setdefault("name", "memnn")
 
         # Layers.
@@ -98,6 +102,10 @@ class MemNN(ZooModel):
             parts["r_hidden"].append(keras.layers.Dense(hidden_units or dim, activation="relu", name="r_hidden"))
         if nonlinear and hidden_units is not None:
             parts["r_hidden"].append(keras.layers.Dense(dim, use_bias=False, name="r_hidden_out"))
+        parts["o_hidden"] = None
+        if o_nonlinear:
+            parts["o_hidden"] = (keras.layers.Dense(dim, activation="relu", name="o_state_hidden"),
+                                 keras.layers.Dense(dim, activation="relu", name="o_candidate_hidden"))
         parts["scores"] = [SupportingFactScore(memory_size, dim, relative=k > 0, time=write_time, name=f"score_{k + 1}")
                            for k in range(hops)]
         pick = HardMemoryPick(name="pick")
@@ -108,7 +116,8 @@ class MemNN(ZooModel):
         u, r, candidates, facts_o, facts_r = _features(parts, story, query)
         inner, previous, picks = {}, None, []
         for k, score in enumerate(parts["scores"]):
-            s = score(u, candidates, story, previous) if k else score(u, candidates, story)
+            state = _o_state(parts, u)
+            s = score(state, candidates, story, previous) if k else score(state, candidates, story)
             previous, attention, fact_o = pick(s, facts_o)
             u = u + fact_o
             picks.append(previous)
@@ -147,7 +156,8 @@ class MemNN(ZooModel):
             remaining = remaining * ops.concatenate([ops.ones_like(in_use), ops.zeros_like(in_use[:, :1])], axis=1)
         loss, picks = 0.0, []
         for k, score in enumerate(parts["scores"]):
-            s = score(u, candidates, story, previous) if k else score(u, candidates, story)
+            state = _o_state(parts, u)
+            s = score(state, candidates, story, previous) if k else score(state, candidates, story)
             negatives = valid
             if not any_order:
                 target = supporting[:, k] if k < supporting.shape[1] else -ops.ones_like(previous)
@@ -171,9 +181,16 @@ def _features(parts, story, query):
     u = encode(parts["o_query"](query), query)
     r = encode(parts["r_query"](query), query)
     candidates = encode(parts["o_candidate"](story), story)
+    if parts["o_hidden"] is not None:
+        candidates = candidates + parts["o_hidden"][1](candidates)
     facts_o = encode(parts["o_fact"](story), story)
     facts_r = [encode(embed(story), story) for embed in parts["r_facts"]]
     return u, r, candidates, facts_o, facts_r
+
+
+def _o_state(parts, u):
+    """O's side of the score; with ``o_nonlinear``, u + relu(W u) (and the candidates likewise)."""
+    return u if parts["o_hidden"] is None else u + parts["o_hidden"][0](u)
 
 
 def _answer(parts, r):

@@ -75,7 +75,7 @@ register_model(ModelSpec(
     # 10.35% against 11.45, 12.01, 12.31%).
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1, encoder="position_centered",
                         nonlinear=True, fact_order="any", hidden_units=None,
-                        write_time="ordinal", r_order="pick"),
+                        write_time="ordinal", r_order="pick", o_nonlinear=False),
     # r_order="time" in the tiny model, so that the harness exports its sort too.
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, hops=2, encoder="position", nonlinear=True, r_order="time"),
     supporting_facts=True,
