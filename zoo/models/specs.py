@@ -71,8 +71,8 @@ register_model(ModelSpec(
     # (1k joint, seed 2: 11.99% valid error, task 18 at 11.6%, against 12.25%
     # and 40% with the data's order). write_time="ordinal": a vector per age
     # overfits the long stories of task 3 (23% valid error, 0% train); the
-    # ordinal form brings it to 7-8% (1k joint, seeds 3, 4, 5: 10.65, 12.22,
-    # 10.35% against 11.45, 12.01, 12.31%).
+    # ordinal form brings it to 7-13% (1k joint, seeds 3-7: 10.65, 12.22,
+    # 10.35, 11.42, 12.16%; the table, seeds 3-5: 11.45, 12.01, 12.31%).
     default_config=dict(vocab_size=180, memory_size=50, dim=50, hops=3, margin=0.1, encoder="position_centered",
                         nonlinear=True, fact_order="any", hidden_units=None,
                         write_time="ordinal", r_order="pick", o_nonlinear=False),
