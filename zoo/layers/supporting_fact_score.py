@@ -92,30 +92,27 @@ class SupportingFactScore(keras.layers.Layer):
         slots = ops.shape(mask)[1]
         position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
         age = ops.clip(ops.sum(mask, axis=-1, keepdims=True) - 1.0 - position, 0, self.memory_size - 1)
-        if self.time == "ordinal":
-            candidates = candidates + self._ordinal(age, position, previous)
-        else:
-            candidates = candidates + lookup(self.age_table, age)
-        if self.relative and self.time == "table":
-            m = float(self.memory_size)
-            prev = ops.cast(ops.expand_dims(previous, 1), "float32")
-            row = ops.clip(prev - position, -m, m) + m
-            row = ops.where(prev < 0, ops.full_like(row, 2 * m + 1), row)
-            candidates = candidates + lookup(self.distance_table, row)
+        candidates = candidates + self._write_time(age, position, previous)
         scores = ops.sum(candidates * ops.expand_dims(state, 1), axis=-1)
         scores = ops.where(mask > 0, scores, ops.full_like(scores, NEG))
         null = ops.sum(state * ops.expand_dims(self.null, 0), axis=-1, keepdims=True)
         return ops.concatenate([scores, null], axis=1)
 
-    def _ordinal(self, age, position, previous):
+    def _write_time(self, age, position, previous):
+        """The write-time features of every slot, [batch, slots, dim]."""
         m = float(self.memory_size)
-        out = ops.expand_dims(age / m, -1) * self.age_vector
-        if self.relative:
-            prev = ops.cast(ops.expand_dims(previous, 1), "float32")
-            side = ops.where(prev < 0, 3.0, ops.sign(position - prev) + 1.0)
-            distance = ops.where(prev < 0, 0.0, ops.clip(prev - position, -m, m) / m)
-            out = out + lookup(self.side_table, side) + ops.expand_dims(distance, -1) * self.distance_vector
-        return out
+        ordinal = self.time == "ordinal"
+        out = ops.expand_dims(age / m, -1) * self.age_vector if ordinal else lookup(self.age_table, age)
+        if not self.relative:
+            return out
+        prev = ops.cast(ops.expand_dims(previous, 1), "float32")
+        none = prev < 0  # no previous fact
+        offset = ops.clip(prev - position, -m, m)  # distance previous - i
+        if ordinal:
+            side = ops.where(none, 3.0, ops.sign(position - prev) + 1.0)
+            distance = ops.where(none, 0.0, offset / m)
+            return out + lookup(self.side_table, side) + ops.expand_dims(distance, -1) * self.distance_vector
+        return out + lookup(self.distance_table, ops.where(none, 2 * m + 1, offset + m))
 
     def compute_output_spec(self, state, candidates, story_ids, previous=None):
         slots = None if candidates.shape[1] is None else candidates.shape[1] + 1
