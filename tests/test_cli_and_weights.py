@@ -151,3 +151,17 @@ def test_bad_cli_arguments_are_clear_errors(capsys, babi_dir, tmp_path):
     err = capsys.readouterr().err
     assert "unknown recipe key(s) ['learning_rat']" in err and "learning_rate" in err
     assert not os.path.exists(tmp_path / "r2")
+
+
+def test_balance_tasks_repeats_the_smaller_tasks():
+    from zoo.training import balance_tasks
+
+    task = np.array([1] * 6 + [3] * 2 + [19] * 3)
+    arrays = {"task": task, "answer": np.arange(len(task)), "story": np.arange(len(task))[:, None] * np.ones((1, 2))}
+    out, repeats = balance_tasks(arrays)
+    assert repeats == {3: 3, 19: 2}
+    _, counts = np.unique(out["task"], return_counts=True)
+    assert counts.tolist() == [6, 6, 6]
+    # Rows stay whole: each repeated row is the same example.
+    assert (out["task"] == task[out["answer"]]).all() and (out["story"][:, 0] == out["answer"]).all()
+    assert sorted(set(out["answer"][out["task"] == 3])) == [6, 7]
