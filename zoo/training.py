@@ -154,8 +154,8 @@ def balance_tasks(arrays):
     one, a whole number of times, so that every task has about as many.
 
     Joint 10k training in the shared data copy holds task 3 at its 1k size
-    (its 10k file is missing); without this it is one question in 20 of
-    what the other tasks get.
+    (its 10k file is missing): about a tenth of the questions of each
+    other task.
     """
     tasks, counts = np.unique(arrays["task"], return_counts=True)
     repeats = {int(t): max(1, int(counts.max() // c)) for t, c in zip(tasks, counts)}
