@@ -157,11 +157,10 @@ def balance_tasks(arrays):
     (its 10k file is missing): about a tenth of the questions of each
     other task.
     """
-    tasks, counts = np.unique(arrays["task"], return_counts=True)
-    repeats = {int(t): max(1, int(counts.max() // c)) for t, c in zip(tasks, counts)}
-    index = np.concatenate([np.tile(np.flatnonzero(arrays["task"] == t), r) for t, r in repeats.items()])
-    index.sort(kind="stable")
-    return {k: v[index] for k, v in arrays.items()}, {t: r for t, r in repeats.items() if r > 1}
+    tasks, task_of_row, counts = np.unique(arrays["task"], return_inverse=True, return_counts=True)
+    times = counts.max() // counts  # at least 1
+    index = np.repeat(np.arange(len(task_of_row)), times[task_of_row])
+    return {k: v[index] for k, v in arrays.items()}, {int(t): int(r) for t, r in zip(tasks, times) if r > 1}
 
 
 def load_babi(data_dir, size, tasks, memory_size):
