@@ -1,0 +1,63 @@
+"""Where a model's hops look, against the supporting facts of one bAbI task.
+
+For the first N questions of a split: the answer accuracy, and per hop how
+often its largest attention weight falls on the first, second, ... supporting
+fact (in the data's order). Prints a table. Usage:
+
+    python benchmarks/attention_check.py gated_memn2n --weights babi-10k --task 19 [--n 300] [--split valid]
+"""
+
+import argparse
+import collections
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.__main__ import DEFAULT_DATA  # noqa: E402
+from zoo.data.babi import load_split  # noqa: E402
+from zoo.weights import read_metadata, resolve  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("name")
+    p.add_argument("--weights", required=True)
+    p.add_argument("--task", type=int, required=True)
+    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
+    p.add_argument("--data-dir", default=DEFAULT_DATA)
+    args = p.parse_args()
+
+    try:
+        model = zoo.load(args.name, weights=args.weights, compile=False)
+        folder = read_metadata(resolve(args.name, args.weights))["data"]["folder"]
+        examples, _ = load_split(args.data_dir, folder, str(args.task), args.split)
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
+    memory_size = model.get_config()["memory_size"]
+    examples = examples[: args.n]
+    counts, correct = collections.Counter(), 0
+    for e in examples:
+        r = model.answer([" ".join(s) for s in e.story], " ".join(e.query))
+        correct += r["answer"] == e.answer
+        offset = max(0, len(e.story) - memory_size)  # sentences dropped by the memory window
+        for hop, weights in enumerate(r["attention"], 1):
+            top = int(np.argmax(weights[: len(r["sentences"])])) + offset
+            for i, fact in enumerate(e.supporting):
+                counts[hop, i] += top == fact
+    facts = max(len(e.supporting) for e in examples)
+    print(f"{args.name} {args.weights}, task {args.task}, {len(examples)} {args.split} questions: "
+          f"accuracy {100 * correct / len(examples):.1f}%")
+    print("| hop | " + " | ".join(f"top on fact {i + 1} %" for i in range(facts)) + " |")
+    print("|---" * (facts + 1) + "|")
+    for hop in range(1, len(r["attention"]) + 1):
+        cells = " | ".join(f"{100 * counts[hop, i] / len(examples):.1f}" for i in range(facts))
+        print(f"| {hop} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
