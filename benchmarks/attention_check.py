@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import zoo  # noqa: E402
 from zoo.__main__ import DEFAULT_DATA  # noqa: E402
 from zoo.data.babi import load_split  # noqa: E402
-from zoo.weights import read_metadata, resolve  # noqa: E402
+from zoo.weights import trained_folder  # noqa: E402
 
 
 def main():
@@ -31,11 +31,12 @@ def main():
     p.add_argument("--split", default="valid", choices=["train", "valid", "test"])
     p.add_argument("--data-dir", default=DEFAULT_DATA)
     args = p.parse_args()
+    if args.n < 1:
+        p.error(f"--n must be 1 or more, got {args.n}")
 
     try:
         model = zoo.load(args.name, weights=args.weights, compile=False)
-        folder = read_metadata(resolve(args.name, args.weights))["data"]["folder"]
-        examples, _ = load_split(args.data_dir, folder, str(args.task), args.split)
+        examples, _ = load_split(args.data_dir, trained_folder(args.name, args.weights), str(args.task), args.split)
     except (ValueError, FileNotFoundError) as err:
         p.error(str(err))
     memory_size = model.get_config()["memory_size"]

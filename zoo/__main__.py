@@ -38,11 +38,10 @@ def _evaluate(args):
     from zoo.data.babi import load_split, resolve_folder
     from zoo.data.pipeline import vectorize
     from zoo.training import task_errors
-    from zoo.weights import read_metadata, resolve
+    from zoo.weights import trained_folder
 
     model = zoo.load(args.name, weights=args.weights)
-    trained_on = read_metadata(resolve(args.name, args.weights)).get("data", {}).get("folder", "en-valid")
-    folder = resolve_folder(args.size or trained_on)
+    folder = resolve_folder(args.size or trained_folder(args.name, args.weights))
     examples, _ = load_split(args.data_dir, folder, args.tasks, args.split)
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
     result = {"model": args.name, "weights": args.weights, "data": os.path.join(args.data_dir, folder),
@@ -120,9 +119,9 @@ def _verify(args, model, paths):
     from export.verify import compare
     from zoo.data.babi import load_split
     from zoo.data.pipeline import iterate_batches, vectorize
-    from zoo.weights import resolve, read_metadata
+    from zoo.weights import trained_folder
 
-    folder = read_metadata(resolve(args.name, args.weights))["data"]["folder"]
+    folder = trained_folder(args.name, args.weights)
     examples, _ = load_split(args.data_dir, folder, "all", "valid")
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
     batches, answers = [], []

@@ -47,6 +47,11 @@ def read_metadata(folder):
         return json.load(f)
 
 
+def trained_folder(name, weights):
+    """The bAbI folder (``en-valid``, ``en-valid-10k``, ...) that shipped or saved weights were trained on."""
+    return read_metadata(resolve(name, weights)).get("data", {}).get("folder", "en-valid")
+
+
 def verify(folder):
     """Checks every file's sha256 against metadata.json; returns the metadata."""
     meta = read_metadata(folder)
