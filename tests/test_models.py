@@ -109,8 +109,11 @@ def test_registry_lists_and_rejects():
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_bad_config_names_the_valid_values(spec):
-    with pytest.raises(ValueError, match="hops must be 1 or more"):
-        spec.build(**{**spec.tiny_config, "hops": 0})
+    counts = [key for key in ("hops", "passes") if key in spec.default_config]
+    assert counts, f"{spec.name} has neither hops nor passes"
+    for key in counts:
+        with pytest.raises(ValueError, match=f"{key} must be 1 or more"):
+            spec.build(**{**spec.tiny_config, key: 0})
     if "encoder" in spec.default_config:
         with pytest.raises(ValueError, match="encoder must be one of .*position"):
             spec.build(**{**spec.tiny_config, "encoder": "lstm"})

@@ -22,6 +22,8 @@ class ModelSpec:
         unsupported_exports: formats the model cannot export to, with the reason.
         supporting_facts: trains on supporting facts, given as the input
             ``supporting`` [batch, k] (strong supervision).
+        supervision_loss: with ``supporting_facts``, what the facts train
+            (for the model card).
     """
 
     name: str
@@ -32,6 +34,13 @@ class ModelSpec:
     recipe: dict = dataclasses.field(default_factory=dict)
     unsupported_exports: dict = dataclasses.field(default_factory=dict)
     supporting_facts: bool = False
+    supervision_loss: str = "margin ranking loss"
+
+    @property
+    def supervision(self):
+        if self.supporting_facts:
+            return f"answers and supporting facts ({self.supervision_loss})"
+        return "answers only"
 
     def build(self, **overrides):
         valid = sorted(self.default_config)

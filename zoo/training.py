@@ -15,7 +15,7 @@ from zoo.layers.memory_read import MemoryRead
 RECIPE_KEYS = ("optimizer", "learning_rate", "loss_reduction", "batch_size", "epochs", "anneal_every",
                "anneal_factor", "clipnorm", "global_clipnorm", "linear_start", "linear_start_lr",
                "linear_start_patience", "linear_start_max", "noise", "memory_size", "jit_compile",
-               "steps_per_execution", "balance_tasks")
+               "steps_per_execution", "balance_tasks", "l2", "patience")
 
 
 def set_softmax(model, on):
@@ -38,6 +38,7 @@ def make_optimizer(recipe):
 
 
 def compile_model(model, recipe):
+    object.__setattr__(model, "l2", float(recipe.get("l2", 0.0)))
     model.compile(
         optimizer=make_optimizer(recipe),
         # The paper's code sums the loss over the batch (its learning rates
@@ -117,6 +118,10 @@ class RecipeSchedule(keras.callbacks.Callback):
             self.model.save_weights(self.best_path + ".tmp.weights.h5")
             os.replace(self.best_path + ".tmp.weights.h5", self.best_path)
         if s["ls_end"] is not None and epoch + 1 - s["ls_end"] >= self.recipe["epochs"]:
+            self.model.stop_training = True
+        patience = self.recipe.get("patience")
+        if patience and s["best_epoch"] is not None and epoch + 1 - s["best_epoch"] >= patience:
+            print(f"\nno better epoch on valid in {patience} epochs: early stop after epoch {epoch + 1}")
             self.model.stop_training = True
         atomic_write_json(self.state_path, s)
 
@@ -257,8 +262,7 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         "data": {"folder": folder, "tasks": list(parse_tasks(tasks)), "train_examples": int(len(train_arr["answer"])),
                  "valid_examples": int(len(valid_arr["answer"]))},
         "recipe": recipe, "seed": seed,
-        "supervision": ("answers and supporting facts (margin ranking loss)" if spec.supporting_facts
-                        else "answers only"), "best_epoch": schedule.state["best_epoch"],
+        "supervision": spec.supervision, "best_epoch": schedule.state["best_epoch"],
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},

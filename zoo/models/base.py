@@ -23,6 +23,19 @@ class ZooModel(keras.Model):
         object.__setattr__(self, "_explain_tensors", dict(explain_tensors or {}))
         object.__setattr__(self, "_explain_model", None)
         object.__setattr__(self, "vocab", None)
+        object.__setattr__(self, "l2", 0.0)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus, when ``self.l2`` is set (the recipe key ``l2``),
+        l2 * sum(||w||^2 / 2) over every trainable weight but the biases, as
+        the DMN+ code adds it (``tf.nn.l2_loss``)."""
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        if self.l2 and training:
+            from keras import ops
+
+            penalty = [ops.sum(ops.square(v)) for v in self.trainable_weights if not v.path.endswith("bias")]
+            loss = loss + self.l2 * 0.5 * ops.sum(ops.stack(penalty))
+        return loss
 
     def get_config(self):
         return {**self._zoo_config, "name": self.name}
@@ -61,10 +74,12 @@ def model_inputs():
     return story, query
 
 
-def check_config(hops=None, **choices):
-    """Raises ValueError naming the valid values: ``choices`` maps a name to ``(value, valid values)``."""
+def check_config(hops=None, passes=None, **choices):
+    """Raises ValueError naming the valid values: ``choices`` maps a name to ``(value, valid values)``;
+    ``hops`` and ``passes`` must be 1 or more."""
     for name, (value, valid) in choices.items():
         if value not in valid:
             raise ValueError(f"{name} must be one of {sorted(valid)}, got {value!r}")
-    if hops is not None and hops < 1:
-        raise ValueError(f"hops must be 1 or more, got {hops}")
+    for name, count in (("hops", hops), ("passes", passes)):
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be 1 or more, got {count}")

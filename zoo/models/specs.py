@@ -1,5 +1,6 @@
 """Registry entries of the built-in models."""
 
+from zoo.models.dmn import DMN, DMNPlus
 from zoo.models.kv_memnn import KVMemNN
 from zoo.models.memn2n import GatedMemN2N, MemN2N
 from zoo.models.memnn import MemNN
@@ -85,4 +86,38 @@ register_model(ModelSpec(
     recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=15, anneal_factor=0.5, epochs=60,
                 batch_size=32, global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=50,
                 jit_compile=True, steps_per_execution=16),
+))
+
+# Xiong et al. 2016, Sec. 5 and the DMN+ code: Adam 0.001, batch 100, the
+# cross-entropy summed over the batch plus L2 0.001 on every weight but the
+# biases, early stopping on valid; up to 256 epochs there, fewer here (the
+# epochs these machines can afford; see the model cards). No XLA: the
+# gradient of a TensorFlow while loop does not compile.
+DMN_PLUS_RECIPE = dict(optimizer="adam", learning_rate=0.001, loss_reduction="sum", l2=0.001, batch_size=100,
+                       epochs=60, patience=20, linear_start=False, noise=0.0, memory_size=50,
+                       jit_compile=False, steps_per_execution=8)
+
+register_model(ModelSpec(
+    name="dmn",
+    cls=DMN,
+    paper="Kumar, Irsoy, Ondruska, Iyyer, Bradbury, Gulrajani, Zhong, Paulus, Socher. Ask Me Anything: Dynamic "
+          "Memory Networks for Natural Language Processing. ICML 2016. arXiv:1506.07285",
+    # Three passes: the joint data holds task 3, which needs three facts.
+    default_config=dict(vocab_size=180, memory_size=50, dim=80, passes=3, reading="episodes",
+                        gate_loss_weight=1.0, dropout=0.0),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, passes=2),
+    supporting_facts=True,
+    supervision_loss="cross-entropy of the gates",
+    # The paper gives no full bAbI recipe; the zoo trains it as DMN+.
+    recipe=DMN_PLUS_RECIPE,
+))
+
+register_model(ModelSpec(
+    name="dmn_plus",
+    cls=DMNPlus,
+    paper="Xiong, Merity, Socher. Dynamic Memory Networks for Visual and Textual Question Answering. ICML 2016. "
+          "arXiv:1603.01417",
+    default_config=dict(vocab_size=180, memory_size=50, dim=80, passes=3, dropout=0.1),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, passes=2),
+    recipe=DMN_PLUS_RECIPE,
 ))
