@@ -5,6 +5,13 @@ random noise and XLA setting), the model at its default (paper) size.
 Prints a table. Usage:
 
     python benchmarks/train_speed.py [--data-dir DIR] [--size 1k] [--epochs 6] [--models memn2n,...]
+        [--batches N] [--compare-xla] [--compare-loops] [--compare-buckets]
+
+``--batches N`` times N shuffled batches per timed run (the median of
+``--epochs`` runs) in place of whole epochs, for models whose epoch is long.
+``--compare-loops`` also trains the recurrent models with the inference loop
+(``fori_loop``) in place of the TensorArray loop; ``--compare-buckets`` also
+pads every batch to the whole memory window (one bucket).
 """
 
 import argparse
@@ -19,7 +26,8 @@ import numpy as np  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.__main__ import DEFAULT_DATA  # noqa: E402
-from zoo.data.pipeline import make_dataset  # noqa: E402
+from zoo.data.pipeline import BUCKETS, make_dataset  # noqa: E402
+from zoo.layers import recurrence  # noqa: E402
 from zoo.training import compile_model, load_babi  # noqa: E402
 
 
@@ -34,7 +42,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def measure(name, data_dir, size, epochs, overrides):
+def measure(name, data_dir, size, epochs, overrides, batches=None, loop="tensor_array", buckets=BUCKETS):
     """Median examples per second over ``epochs`` timed epochs (and 3 evaluations).
 
     The machines this runs on are shared: one epoch may run at half the speed
@@ -42,22 +50,31 @@ def measure(name, data_dir, size, epochs, overrides):
     """
     spec = zoo.get_spec(name)
     recipe = {**spec.recipe, **overrides}
+    recurrence.TRAINING_LOOP = loop
+    keras.utils.set_random_seed(0)
     train, valid, vocab, _, _ = load_babi(data_dir, size, "all", recipe.get("memory_size", 50))
     model = spec.build(**{**spec.default_config, "vocab_size": len(vocab), "memory_size": recipe.get("memory_size", 50)})
     compile_model(model, recipe)
     ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
-                      with_supporting=spec.supporting_facts)
+                      with_supporting=spec.supporting_facts, buckets=buckets)
+    examples = len(train["answer"])
+    if batches:
+        ds = ds.take(batches)
+        examples = batches * recipe["batch_size"]
     model.fit(ds, epochs=1, verbose=0)  # compile every bucket shape
     timer = EpochTimer()
     model.fit(ds, epochs=epochs, verbose=0, callbacks=[timer])
-    train_rates = sorted(len(train["answer"]) / s for s in timer.seconds)
-    eval_ds = make_dataset(valid, 256)
+    train_rates = sorted(examples / s for s in timer.seconds)
+    eval_ds = make_dataset(valid, 256, buckets=buckets)
+    if batches:
+        eval_ds = eval_ds.take(max(batches // 8, 1))
+    n_eval = sum(len(y) for _, y in eval_ds)
     model.evaluate(eval_ds, verbose=0)
     eval_rates = []
     for _ in range(3):
         start = time.perf_counter()
         model.evaluate(eval_ds, verbose=0)
-        eval_rates.append(len(valid["answer"]) / (time.perf_counter() - start))
+        eval_rates.append(n_eval / (time.perf_counter() - start))
     return len(train["answer"]), train_rates, float(np.median(eval_rates)), recipe
 
 
@@ -68,6 +85,10 @@ def main():
     p.add_argument("--epochs", type=int, default=6, help="timed epochs (the median is reported)")
     p.add_argument("--models", default=None, help="comma-separated names (default: all registered)")
     p.add_argument("--compare-xla", action="store_true", help="also measure without XLA and steps_per_execution")
+    p.add_argument("--batches", type=int, default=None, help="time this many shuffled batches, not whole epochs")
+    p.add_argument("--compare-loops", action="store_true",
+                   help="also train recurrent models with the fori_loop form (zoo.layers.recurrence)")
+    p.add_argument("--compare-buckets", action="store_true", help="also pad every batch to the memory window")
     args = p.parse_args()
     names = args.models.split(",") if args.models else zoo.list_models()
     rows = []
@@ -75,10 +96,17 @@ def main():
         variants = [("recipe", {})]
         if args.compare_xla:
             variants.append(("no XLA, 1 step/call", {"jit_compile": False, "steps_per_execution": 1}))
-        for label, overrides in variants:
-            n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides)
+        variants = [(label, overrides, {}) for label, overrides in variants]
+        if args.compare_loops:
+            variants.append(("fori_loop in training", {}, {"loop": "fori"}))
+        if args.compare_buckets:
+            variants.append(("one bucket (memory window)", {}, {"buckets": (50,)}))
+        for label, overrides, options in variants:
+            n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides, args.batches,
+                                        **options)
             rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev))
-    print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores")
+    timed = f"{args.batches} shuffled batches per timed run" if args.batches else "whole epochs"
+    print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores, {timed}, median of {args.epochs}")
     print("| model | setting | train examples | batch | XLA | train ex/s (median) | train ex/s (range) | eval ex/s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, label, n, batch, jit, tr, ev in rows:

@@ -165,3 +165,18 @@ def test_balance_tasks_repeats_the_smaller_tasks():
     # Rows stay whole: each repeated row is the same example.
     assert (out["task"] == task[out["answer"]]).all() and (out["story"][:, 0] == out["answer"]).all()
     assert sorted(set(out["answer"][out["task"] == 3])) == [6, 7]
+
+
+def test_train_and_predict_a_dmn_with_gate_supervision(babi_dir, tmp_path, capsys):
+    """DMN trains from the CLI on supporting facts; its card says so and predict prints the gates per pass."""
+    out = str(tmp_path / "dmn")
+    assert main(["train", "dmn", "--data-dir", babi_dir, "--tasks", "1,19", "--out", out, "--epochs", "1",
+                 "--verbose", "0", "--config", '{"dim": 8, "passes": 2}', "--recipe", '{"batch_size": 8}']) == 0
+    meta = json.load(open(os.path.join(out, "weights", "metadata.json")))
+    assert meta["supervision"] == "answers and supporting facts (cross-entropy of the gates)"
+    capsys.readouterr()
+    assert main(["predict", "dmn", "--weights", os.path.join(out, "weights"), "--story",
+                 "Mary moved to the bathroom. John went to the hallway.", "--question", "Where is Mary?"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("answer: ") and text.count("pass ") == 2
+    assert "mary moved to the bathroom" in text.lower()

@@ -66,8 +66,8 @@ def _predict(args):
         story = sys.stdin.read()
     result = answer(args.name, args.weights, story, args.question)
     print(f"answer: {result['answer']}")
-    for hop, weights in enumerate(result["attention"], start=1):
-        print(f"hop {hop}:")
+    for step, weights in zip(result["steps"], result["attention"]):
+        print(f"{step}:")
         if not any(weights):  # MemNN chose its NULL memory
             print("  (no sentence: the model stopped looking for facts)")
             continue

@@ -47,5 +47,9 @@ def answer_with(model, story, question):
     inputs, sentences = encode(model.vocab, sentences, question, model.get_config()["memory_size"])
     logits = np.asarray(model.predict_on_batch(inputs))[0]
     inner = model.explain(inputs)
-    attention = [inner[k][0].tolist() for k in sorted(inner) if k.startswith("attention")]
-    return {"answer": model.vocab.tokens[int(np.argmax(logits))], "sentences": sentences, "attention": attention}
+    # Weights over the sentences: attention per hop, or the DMN's gates per pass.
+    steps = sorted((k for k in inner if k.startswith(("attention_hop_", "gate_pass_"))),
+                   key=lambda k: (k.rsplit("_", 1)[0], int(k.rsplit("_", 1)[1])))
+    return {"answer": model.vocab.tokens[int(np.argmax(logits))], "sentences": sentences,
+            "attention": [inner[k][0].tolist() for k in steps],
+            "steps": [" ".join(k.split("_")[-2:]) for k in steps]}

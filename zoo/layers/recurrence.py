@@ -13,10 +13,14 @@ Two forms of one loop, chosen by ``training``:
   the Flex delegate; tf2onnx writes it as an ONNX ``Loop``.
 
 Both compute the same values; tests check that they agree.
+``TRAINING_LOOP = "fori"`` makes training use the inference form too (for
+``benchmarks/train_speed.py --compare-loops``).
 """
 
 import tensorflow as tf
 from keras import ops
+
+TRAINING_LOOP = "tensor_array"
 
 
 def recur(step, inputs, initial, collect=False, training=False):
@@ -36,7 +40,7 @@ def recur(step, inputs, initial, collect=False, training=False):
     """
     initial = tuple(initial)
     steps = ops.shape(inputs[0])[0]
-    if training:
+    if training and TRAINING_LOOP == "tensor_array":
         return _while_tensor_array(step, inputs, initial, collect, steps)
     return _fori(step, inputs, initial, collect, steps)
 
