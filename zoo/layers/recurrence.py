@@ -53,7 +53,9 @@ def _while_tensor_array(step, inputs, initial, collect, steps):
         carry = tuple(step(carry, *[r.read(t) for r in reads]))
         return t + 1, carry, [w.write(t, c) for w, c in zip(writes, carry)]
 
-    _, final, writes = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), initial, writes))
+    # maximum_iterations lets XLA size the gradient's accumulators (without it jit_compile fails).
+    _, final, writes = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), initial, writes),
+                                     maximum_iterations=steps)
     return final, (tuple(w.stack() for w in writes) if collect else None)
 
 
