@@ -180,3 +180,41 @@ def test_train_and_predict_a_dmn_with_gate_supervision(babi_dir, tmp_path, capsy
     text = capsys.readouterr().out
     assert text.startswith("answer: ") and text.count("pass ") == 2
     assert "mary moved to the bathroom" in text.lower()
+
+
+def test_recipe_l2_adds_half_the_squared_weights_but_not_the_biases():
+    from zoo.training import compile_model
+
+    spec = zoo.get_spec("dmn_plus")
+    model = spec.build(**spec.tiny_config)
+    batch = spec.example_batch(batch=2)
+    labels = np.array([1, 2])
+    compile_model(model, {**spec.recipe, "l2": 0.0})
+    plain = float(model.compute_loss(x=batch, y=labels, y_pred=model(batch), training=True))
+    compile_model(model, {**spec.recipe, "l2": 0.5})
+    with_l2 = float(model.compute_loss(x=batch, y=labels, y_pred=model(batch), training=True))
+    expected = 0.5 * 0.5 * sum(float(np.sum(np.square(v))) for v in model.trainable_weights
+                               if not v.path.endswith("bias"))
+    np.testing.assert_allclose(with_l2 - plain, expected, rtol=1e-4)
+    assert any(v.path.endswith("bias") and np.abs(np.asarray(v)).sum() == 0 for v in model.trainable_weights)
+    # Not in the validation loss.
+    assert float(model.compute_loss(x=batch, y=labels, y_pred=model(batch), training=False)) == pytest.approx(plain)
+
+
+def test_recipe_patience_stops_after_epochs_without_a_better_valid_accuracy(tmp_path):
+    from zoo.training import RecipeSchedule
+
+    class Stub:
+        stop_training = False
+
+        def save_weights(self, path):
+            open(path, "w").close()
+
+    schedule = RecipeSchedule({"epochs": 50, "learning_rate": 0.1, "patience": 2}, str(tmp_path / "best.weights.h5"),
+                              str(tmp_path / "state.json"))
+    schedule.set_model(Stub())
+    for epoch, acc in enumerate([0.5, 0.6, 0.6, 0.55]):
+        schedule._epoch_start = 0.0
+        schedule.on_epoch_end(epoch, {"val_accuracy": acc, "val_loss": 1.0 - acc})
+        assert schedule.model.stop_training == (epoch == 3), epoch
+    assert schedule.state["best_epoch"] == 2
