@@ -109,8 +109,8 @@ def test_registry_lists_and_rejects():
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_bad_config_names_the_valid_values(spec):
-    counts = [key for key in ("hops", "passes") if key in spec.default_config]
-    assert counts, f"{spec.name} has neither hops nor passes"
+    counts = [key for key in ("hops", "passes", "blocks") if key in spec.default_config]
+    assert counts, f"{spec.name} has no hops, passes or blocks"
     for key in counts:
         with pytest.raises(ValueError, match=f"{key} must be 1 or more"):
             spec.build(**{**spec.tiny_config, key: 0})

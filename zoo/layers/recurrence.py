@@ -31,15 +31,20 @@ def recur(step, inputs, initial, collect=False, training=False):
             the inputs at step t; returns the next carry (same structure).
         inputs: a list of time-major tensors [T, batch, ...].
         initial: the carry at t = 0, a tuple of tensors.
-        collect: also return the carry of every step, stacked.
+        collect: also return the carry of every step, stacked: ``True`` for
+            every part of the carry, or a tuple of the indices of the parts
+            to keep (the others are not stored).
         training: use the training form (see the module docstring).
 
     Returns:
         ``(final, states)``: the last carry, and a tuple of [T, batch, ...]
-        tensors (the carry after each step) when ``collect``, else ``None``.
+        tensors (the collected parts of the carry after each step) when
+        ``collect``, else ``None``.
     """
     initial = tuple(initial)
     steps = ops.shape(inputs[0])[0]
+    if collect is True:
+        collect = tuple(range(len(initial)))
     if training and TRAINING_LOOP == "tensor_array":
         return _while_tensor_array(step, inputs, initial, collect, steps)
     return _fori(step, inputs, initial, collect, steps)
@@ -47,11 +52,12 @@ def recur(step, inputs, initial, collect=False, training=False):
 
 def _while_tensor_array(step, inputs, initial, collect, steps):
     reads = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x) for x in inputs]
-    writes = [tf.TensorArray(c.dtype, size=steps, element_shape=c.shape) for c in initial] if collect else []
+    collect = collect or ()
+    writes = [tf.TensorArray(initial[i].dtype, size=steps, element_shape=initial[i].shape) for i in collect]
 
     def body(t, carry, writes):
         carry = tuple(step(carry, *[r.read(t) for r in reads]))
-        return t + 1, carry, [w.write(t, c) for w, c in zip(writes, carry)]
+        return t + 1, carry, [w.write(t, carry[i]) for w, i in zip(writes, collect)]
 
     # maximum_iterations lets XLA size the gradient's accumulators (without it jit_compile fails).
     _, final, writes = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), initial, writes),
@@ -60,13 +66,14 @@ def _while_tensor_array(step, inputs, initial, collect, steps):
 
 
 def _fori(step, inputs, initial, collect, steps):
-    buffers = tuple(ops.zeros((steps,) + tuple(ops.shape(c)), c.dtype) for c in initial) if collect else ()
+    collect = collect or ()
+    buffers = tuple(ops.zeros((steps,) + tuple(ops.shape(initial[i])), initial[i].dtype) for i in collect)
 
     def body(t, state):
         carry, buffers = state
         carry = tuple(step(carry, *[ops.take(x, t, axis=0) for x in inputs]))
         where = ops.reshape(t, (1, 1))
-        buffers = tuple(ops.scatter_update(b, where, ops.expand_dims(c, 0)) for b, c in zip(buffers, carry))
+        buffers = tuple(ops.scatter_update(b, where, ops.expand_dims(carry[i], 0)) for b, i in zip(buffers, collect))
         return carry, buffers
 
     final, buffers = ops.fori_loop(0, steps, body, (initial, buffers))

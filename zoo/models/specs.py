@@ -1,6 +1,7 @@
 """Registry entries of the built-in models."""
 
 from zoo.models.dmn import DMN, DMNPlus
+from zoo.models.entnet import EntNet
 from zoo.models.kv_memnn import KVMemNN
 from zoo.models.memn2n import GatedMemN2N, MemN2N
 from zoo.models.memnn import MemNN
@@ -120,4 +121,20 @@ register_model(ModelSpec(
     default_config=dict(vocab_size=180, memory_size=50, dim=80, passes=3, dropout=0.1),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, passes=2),
     recipe=DMN_PLUS_RECIPE,
+))
+
+register_model(ModelSpec(
+    name="entnet",
+    cls=EntNet,
+    paper="Henaff, Weston, Szlam, Bordes, LeCun. Tracking the World State with Recurrent Entity Networks. "
+          "ICLR 2017. arXiv:1612.03969",
+    default_config=dict(vocab_size=180, memory_size=70, dim=100, blocks=20, max_words=20, key_ids=None,
+                        stddev=0.1),
+    # Tied keys in the tiny model, so that the harness exports them too.
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, blocks=3, max_words=4, key_ids=[3, 5, 7]),
+    # Henaff et al. 2017, Sec. 5.1: Adam 0.01 halved every 25 epochs up to
+    # 200, batch 32, gradient norm clipped at 40, the last 70 sentences.
+    recipe=dict(optimizer="adam", learning_rate=0.01, anneal_every=25, anneal_factor=0.5, epochs=200,
+                batch_size=32, global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=70,
+                jit_compile=False, steps_per_execution=16),
 ))
