@@ -7,7 +7,7 @@ import tensorflow as tf
 import zoo
 from zoo.layers.dynamic_memory import DynamicMemory
 from zoo.layers.positional_mask import PositionalMask
-from zoo.models.entnet import EntNetOutput
+from zoo.layers.entnet_output import EntNetOutput
 
 
 def prelu(x, a):

@@ -1,62 +1,14 @@
 """Recurrent Entity Networks (Henaff, Weston, Szlam, Bordes, LeCun, 2017)."""
 
 import keras
-from keras import ops
 
-from zoo.layers.dynamic_memory import DynamicMemory, prelu
+from zoo.layers.constant_ids import ConstantIds
+from zoo.layers.dynamic_memory import DynamicMemory
+from zoo.layers.entnet_output import EntNetOutput
 from zoo.layers.positional_mask import PositionalMask
 from zoo.layers.slot_mask import SlotMask
 from zoo.layers.tied_embedding import TiedEmbedding
 from zoo.models.base import ZooModel, model_inputs
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class EntNetOutput(keras.layers.Layer):
-    """The EntNet output module: p_j = softmax(q^T h_j), u = sum_j p_j h_j, y = R phi(q + H u).
-
-    Henaff et al. 2017, Sec. 2.3 (Eq. 6-8); phi is a PReLU with one slope,
-    initialised to 1.
-
-    Args:
-        vocab_size: answer words.
-        dim: size of q and of the memory blocks.
-        stddev: standard deviation of the Gaussian initialisation.
-
-    Call arguments:
-        query: [batch, dim] the encoded question.
-        memory: [batch, blocks, dim].
-
-    Returns:
-        ``(logits, p)``: [batch, vocab_size] and [batch, blocks].
-
-    Example:
-        >>> y, p = EntNetOutput(7, 4)(ops.ones((2, 4)), ops.ones((2, 3, 4)))
-        >>> tuple(y.shape), tuple(p.shape)
-        ((2, 7), (2, 3))
-    """
-
-    def __init__(self, vocab_size, dim, stddev=0.1, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size = vocab_size
-        self.dim = dim
-        self.stddev = stddev
-
-    def build(self, query_shape=None, memory_shape=None):
-        init = keras.initializers.RandomNormal(stddev=self.stddev)
-        self.H = self.add_weight(name="H", shape=(self.dim, self.dim), initializer=init)
-        self.R = self.add_weight(name="R", shape=(self.dim, self.vocab_size), initializer=init)
-        self.slope = self.add_weight(name="slope", shape=(), initializer="ones")
-
-    def call(self, query, memory):
-        p = ops.softmax(ops.sum(memory * ops.expand_dims(query, 1), -1), axis=-1)  # [batch, blocks]
-        u = ops.sum(memory * ops.expand_dims(p, -1), axis=1)
-        return ops.matmul(prelu(query + ops.matmul(u, self.H), self.slope), self.R), p
-
-    def compute_output_shape(self, query_shape, memory_shape=None):
-        return (query_shape[0], self.vocab_size), (query_shape[0], memory_shape[1])
-
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim, "stddev": self.stddev}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -119,9 +71,7 @@ class EntNet(ZooModel):
         # Graph.
         story, query = model_inputs()
         sentences = story_mask(embedding(story), story)
-        keys = None
-        if key_ids is not None:  # [batch, blocks] ids, so that the keys stay a function of the embedding
-            keys = embedding(ops.zeros_like(query[:, :1]) + ops.convert_to_tensor([key_ids], "int32"))
+        keys = None if key_ids is None else embedding(ConstantIds(key_ids, name="key_ids")(query))
         h, gates = memory(sentences, slots(story), keys)
         logits, p = output(query_mask(embedding(query), query), h)
         super().__init__(inputs={"story": story, "query": query}, outputs=logits, config=config,
