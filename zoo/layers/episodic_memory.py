@@ -110,7 +110,9 @@ class EpisodicMemory(keras.layers.Layer):
             return self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0] * valid
         z = ops.concatenate([c * q, c * m, ops.abs(c - q), ops.abs(c - m)], -1)
         scores = self.gate_out(self.gate_hidden(z))[..., 0] + (valid - 1.0) * 1e9
-        return ops.softmax(scores, axis=-1) * valid
+        # A softmax over the facts in use, written out: ops.softmax warns on a one-fact story.
+        e = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * valid
+        return e / ops.maximum(ops.sum(e, axis=-1, keepdims=True), 1e-30)
 
     def call(self, facts, question, valid, training=None):
         valid = ops.cast(valid, facts.dtype)
