@@ -37,7 +37,7 @@ def median_ms(fn, repeats):
 
 def layer_step(layer, args, kwargs):
     """A tf.function: the layer's outputs summed, and their gradient for its weights and float inputs."""
-    floats = [a for a in args if a.dtype.is_floating]
+    floats = [a for a in args if a is not None and a.dtype.is_floating]
 
     @tf.function
     def step():
@@ -47,7 +47,7 @@ def layer_step(layer, args, kwargs):
             loss = tf.add_n([tf.reduce_sum(o) for o in tf.nest.flatten(out)])
         return tape.gradient(loss, layer.trainable_variables + floats)
 
-    return lambda: [g.numpy() for g in step() if g is not None]
+    return lambda: [tf.convert_to_tensor(g).numpy() for g in step() if g is not None]
 
 
 def main():
@@ -73,8 +73,10 @@ def main():
         if not layer.trainable_weights:
             continue
         for i, node in enumerate(layer._inbound_nodes):
-            feed = keras.Model(model.input, list(node.arguments.args))
-            values = [tf.convert_to_tensor(v) for v in tf.nest.flatten(feed(plain, training=True))]
+            args_in = list(node.arguments.args)
+            symbolic = [a for a in args_in if isinstance(a, keras.KerasTensor)]
+            computed = iter(tf.nest.flatten(keras.Model(model.input, symbolic)(plain, training=True)))
+            values = [tf.convert_to_tensor(next(computed)) if isinstance(a, keras.KerasTensor) else a for a in args_in]
             kwargs = {k: v for k, v in node.arguments.kwargs.items() if k != "training"}
             rows.append((f"{layer.name}" + (f" (call {i + 1})" if len(layer._inbound_nodes) > 1 else ""),
                          type(layer).__name__, median_ms(layer_step(layer, values, kwargs), args.repeats)))
