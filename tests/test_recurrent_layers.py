@@ -231,3 +231,13 @@ def test_dmn_gate_supervision_adds_to_the_loss_and_trains_the_gates():
             x=plain, y=labels, y_pred=model(plain, training=True))
     grads = tape.gradient(loss, gate_vars)
     assert gate_vars and all(g is not None and float(np.abs(np.asarray(g)).max()) > 0 for g in grads)
+
+
+def test_masked_gru_cell_is_one_step_of_either_direction():
+    x, valid = sequence()
+    layer = MaskedGRU(6, direction="bidirectional")
+    layer.build(x.shape)
+    h = np.random.default_rng(6).normal(size=(3, 6)).astype("float32")
+    for direction in (0, 1):
+        expected = numpy_gru(x[:, :1], np.ones((3, 1)), *weights(layer, direction), h=h)[:, 0]
+        np.testing.assert_allclose(np.asarray(layer.cell(x[:, 0], h, direction)), expected, atol=1e-5)

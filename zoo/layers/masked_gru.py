@@ -88,7 +88,7 @@ class MaskedGRU(keras.layers.Layer):
     def cell(self, x, h, direction=0):
         """One GRU step on [batch, features] input ``x`` from state ``h`` (e.g. the DMN memory update)."""
         x_proj = ops.matmul(x, self.kernel[direction]) + self.bias[direction]
-        return self.step(h, x_proj, ops.ones_like(h[:, :1]))
+        return self.step(h, x_proj, ops.ones_like(h[:, :1]), direction)
 
     def call(self, inputs, valid=None, initial_state=None, training=None):
         if valid is None:
