@@ -43,8 +43,7 @@ def recur(step, inputs, initial, collect=False, training=False):
     """
     initial = tuple(initial)
     steps = ops.shape(inputs[0])[0]
-    if collect is True:
-        collect = tuple(range(len(initial)))
+    collect = tuple(range(len(initial))) if collect is True else tuple(collect or ())
     if training and TRAINING_LOOP == "tensor_array":
         return _while_tensor_array(step, inputs, initial, collect, steps)
     return _fori(step, inputs, initial, collect, steps)
@@ -52,7 +51,6 @@ def recur(step, inputs, initial, collect=False, training=False):
 
 def _while_tensor_array(step, inputs, initial, collect, steps):
     reads = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x) for x in inputs]
-    collect = collect or ()
     writes = [tf.TensorArray(initial[i].dtype, size=steps, element_shape=initial[i].shape) for i in collect]
 
     def body(t, carry, writes):
@@ -66,7 +64,6 @@ def _while_tensor_array(step, inputs, initial, collect, steps):
 
 
 def _fori(step, inputs, initial, collect, steps):
-    collect = collect or ()
     buffers = tuple(ops.zeros((steps,) + tuple(ops.shape(initial[i])), initial[i].dtype) for i in collect)
 
     def body(t, state):

@@ -104,9 +104,10 @@ class DMN(ZooModel):
 
         # Graph.
         story, query = model_inputs()
+        valid = slots(story)
         facts = drop_facts(reader(embedding(story), story))
         q = question_gru(embedding(query), word_mask(query))
-        m, gates = memory(facts, q, slots(story))
+        m, gates = memory(facts, q, valid)
         m = drop_memory(m)
         y0 = ops.softmax(answer(m), axis=-1)
         a1 = answer_gru(ops.expand_dims(ops.concatenate([y0, q], -1), 1), initial_state=m)
@@ -114,7 +115,7 @@ class DMN(ZooModel):
         inputs = {"story": story, "query": query}
         super().__init__(inputs=inputs, outputs=logits, config=config,
                          explain_tensors=_explain_gates(gates, passes), **kwargs)
-        object.__setattr__(self, "_with_gates", keras.Model(inputs, [logits, gates, slots(story)]))
+        object.__setattr__(self, "_with_gates", keras.Model(inputs, [logits, gates, valid]))
 
     def call(self, inputs, training=None, mask=None):
         # The supporting facts are a training target, not a model input.
