@@ -20,3 +20,20 @@ def slot_mask(story_ids):
 def word_mask(ids):
     """Float mask of the non-padding words, same shape as ``ids``."""
     return ops.cast(ops.not_equal(ids, 0), "float32")
+
+
+def slot_age(story_ids):
+    """Float age [batch, memory] of each slot: 0 for the story's last sentence, counting back; padding slots get
+    negative ages (callers mask them)."""
+    mask = slot_mask(story_ids)
+    length = ops.sum(mask, axis=-1, keepdims=True)
+    position = ops.cast(ops.expand_dims(ops.arange(ops.shape(mask)[1]), 0), "float32")
+    return length - 1.0 - position
+
+
+def masked_softmax(scores, mask):
+    """Softmax over the last axis, over the entries where ``mask`` (broadcastable, floats) is 1 only; written out,
+    since ``ops.softmax`` warns on a one-entry axis, a legal input here. All-masked rows come out zero."""
+    masked = ops.where(mask > 0, scores, ops.full_like(scores, -1e9))
+    exp = ops.exp(masked - ops.max(masked, axis=-1, keepdims=True)) * mask
+    return exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-9)

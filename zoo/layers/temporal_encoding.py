@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from zoo.layers.lookup import lookup
-from zoo.layers.masking import slot_mask
+from zoo.layers.masking import slot_age, slot_mask
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -46,13 +46,9 @@ class TemporalEncoding(keras.layers.Layer):
             initializer=keras.initializers.RandomNormal(stddev=self.stddev))
 
     def call(self, memories, story_ids):
-        mask = slot_mask(story_ids)
-        length = ops.sum(mask, axis=-1, keepdims=True)
-        slots = ops.shape(mask)[1]
-        position = ops.cast(ops.expand_dims(ops.arange(slots), 0), "float32")
-        age = ops.clip(length - 1.0 - position, 0, self.memory_size - 1)
+        age = ops.clip(slot_age(story_ids), 0, self.memory_size - 1)
         encoded = memories + lookup(self.table, age)
-        return encoded * ops.expand_dims(mask, -1)
+        return encoded * ops.expand_dims(slot_mask(story_ids), -1)
 
     def compute_output_shape(self, memories_shape, story_ids_shape):
         return tuple(memories_shape)

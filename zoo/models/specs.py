@@ -5,6 +5,7 @@ from zoo.models.entnet import EntNet
 from zoo.models.kv_memnn import KVMemNN
 from zoo.models.memn2n import GatedMemN2N, MemN2N
 from zoo.models.memnn import MemNN
+from zoo.models.wmemnn import WMemNN
 from zoo.registry import ModelSpec, register_model
 
 # Sukhbaatar et al. 2015, Sec. 4.2, joint training: SGD, lr 0.01 halved every
@@ -139,4 +140,24 @@ register_model(ModelSpec(
     recipe=dict(optimizer="adam", learning_rate=0.01, anneal_every=25, anneal_factor=0.5, epochs=200,
                 batch_size=32, global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=70,
                 jit_compile=False, steps_per_execution=16),
+))
+
+register_model(ModelSpec(
+    name="wmemnn",
+    cls=WMemNN,
+    paper="Pavez, Allende, Allende-Cid. Working Memory Networks: Augmenting Memory Networks with a Relational "
+          "Reasoning Module. ACL 2018. arXiv:1805.09354",
+    # The official bAbI code's model: 4 hops of 8 heads, g = 3 x 128 ReLU,
+    # time words, the last 30 facts; embedding 30 as the paper.
+    default_config=dict(vocab_size=180, memory_size=30, dim=30, units=30, hops=4, heads=8,
+                        g_units=[128, 128, 128], f_units=[], time_words=True, l2=1e-3),
+    tiny_config=dict(vocab_size=24, memory_size=8, dim=8, units=8, hops=2, heads=2, g_units=[16, 16],
+                     f_units=[8]),
+    # The official code: Adam 1e-3, gradient norm clipped at 40 (Keras 1's
+    # clipnorm is over all gradients together), batch 32, the loss summed
+    # over the batch, no schedule; its 400 epochs are more than these
+    # machines afford (see the model cards).
+    recipe=dict(optimizer="adam", learning_rate=0.001, loss_reduction="sum", batch_size=32, epochs=400,
+                global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=30, jit_compile=False,
+                steps_per_execution=16),
 ))
