@@ -16,7 +16,6 @@ words. Usage:
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,16 +25,7 @@ import tensorflow as tf  # noqa: E402
 import zoo  # noqa: E402
 from zoo.layers.relational_reasoning import RelationalReasoning  # noqa: E402
 from zoo.training import compile_model  # noqa: E402
-
-
-def median_seconds(fn, repeats):
-    fn()  # trace
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from step_profile import median_ms  # noqa: E402  (benchmarks/, this script's folder)
 
 
 def reasoning_step(layer, items, question):
@@ -64,14 +54,14 @@ def main():
         x = {"story": rng.integers(1, config["vocab_size"], (batch, n, 8)).astype("int32"),
              "query": rng.integers(1, config["vocab_size"], (batch, 5)).astype("int32")}
         y = rng.integers(1, config["vocab_size"], batch).astype("int32")
-        whole = median_seconds(lambda: model.train_on_batch(x, y), args.repeats)
+        whole = median_ms(lambda: model.train_on_batch(x, y), args.repeats) / 1000
         units, hops = config["units"], config["hops"]
         layer = RelationalReasoning(config["g_units"])
         q = tf.constant(rng.normal(size=(batch, units)).astype("float32"))
         buffer = tf.constant(rng.normal(size=(batch, hops, units)).astype("float32"))
         facts = tf.constant(rng.normal(size=(batch, n, units)).astype("float32"))
-        wm = median_seconds(reasoning_step(layer, buffer, q), args.repeats)
-        rn = median_seconds(reasoning_step(layer, facts, q), args.repeats)
+        wm = median_ms(reasoning_step(layer, buffer, q), args.repeats) / 1000
+        rn = median_ms(reasoning_step(layer, facts, q), args.repeats) / 1000
         rows.append((n, whole, hops ** 2, wm, n * n, rn))
     print(f"\nbatch {batch}, {os.cpu_count()} CPU cores, median of {args.repeats}; reasoning = g "
           f"{'x'.join(map(str, config['g_units']))} forward and gradient")
