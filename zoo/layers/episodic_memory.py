@@ -5,6 +5,7 @@ from keras import ops
 
 from zoo.layers.attention_gru import AttentionGRU
 from zoo.layers.masked_gru import MaskedGRU
+from zoo.layers.masking import masked_softmax
 
 FORMS = ("dmn", "dmn_plus")
 READINGS = ("episodes", "stacked")
@@ -109,10 +110,7 @@ class EpisodicMemory(keras.layers.Layer):
                  ops.sum(cw * q, -1, keepdims=True), ops.sum(cw * m, -1, keepdims=True)]
             return self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0] * valid
         z = ops.concatenate([c * q, c * m, ops.abs(c - q), ops.abs(c - m)], -1)
-        scores = self.gate_out(self.gate_hidden(z))[..., 0] + (valid - 1.0) * 1e9
-        # A softmax over the facts in use, written out: ops.softmax warns on a one-fact story.
-        e = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * valid
-        return e / ops.maximum(ops.sum(e, axis=-1, keepdims=True), 1e-30)
+        return masked_softmax(self.gate_out(self.gate_hidden(z))[..., 0], valid)
 
     def call(self, facts, question, valid, training=None):
         valid = ops.cast(valid, facts.dtype)
