@@ -17,6 +17,7 @@ TASKS = tuple(range(1, 21))
 SIZES = {"1k": "en-valid", "10k": "en-valid-10k"}
 
 _TOKEN = re.compile(r"[a-z0-9']+")
+MAX_WORDS = 100  # a longer sentence or question is an error: every sentence of a batch is padded to the longest
 
 
 class BabiFormatError(ValueError):
@@ -48,8 +49,12 @@ def tokenize(text):
     return tuple(_TOKEN.findall(text.lower()))
 
 
-def parse_lines(lines, path="<text>", task=0):
+def parse_lines(lines, path="<text>", task=0, max_words=MAX_WORDS):
     """Parses bAbI lines into a list of :class:`Example`.
+
+    A line without a TAB is a story sentence, so one with a '?' is a
+    question whose TABs were lost (an error, not a sentence). Sentences and
+    questions must have a word and at most ``max_words`` words.
 
     Raises:
         BabiFormatError: with the file and line number of the first bad line.
@@ -76,6 +81,7 @@ def parse_lines(lines, path="<text>", task=0):
             if len(fields) != 3 or not fields[1].strip():
                 raise BabiFormatError(path, line_no, "a question needs 'question<TAB>answer<TAB>supporting ids'")
             question, answer, support = fields
+            _check_words(tokenize(question), "question", path, line_no, max_words)
             try:
                 support_ids = [int(s) for s in support.split()]
             except ValueError:
@@ -84,6 +90,8 @@ def parse_lines(lines, path="<text>", task=0):
             if missing:
                 raise BabiFormatError(path, line_no, f"supporting id(s) {missing} name no sentence of this story")
             answer_words = [w for w in re.split(r"[,\s]+", answer.strip().lower()) if w]
+            if not answer_words or not all(_TOKEN.fullmatch(w) for w in answer_words):
+                raise BabiFormatError(path, line_no, f"an answer is words of [a-z0-9'] separated by commas, got {answer!r}")
             examples.append(Example(
                 story=tuple(story),
                 query=tokenize(question),
@@ -94,15 +102,43 @@ def parse_lines(lines, path="<text>", task=0):
         else:
             if not rest.strip():
                 raise BabiFormatError(path, line_no, "empty sentence")
+            if "?" in rest:
+                raise BabiFormatError(path, line_no, "a question without TABs; a question needs "
+                                                     "'question<TAB>answer<TAB>supporting ids'")
+            words = tokenize(rest)
+            _check_words(words, "sentence", path, line_no, max_words)
             line_of_id[line_id] = len(story)
-            story.append(tokenize(rest))
+            story.append(words)
     return examples
 
 
-def parse_file(path, task=0):
+def _check_words(words, what, path, line_no, max_words):
+    if not words:
+        raise BabiFormatError(path, line_no, f"the {what} has no word (words are runs of a-z, 0-9 and ')")
+    if len(words) > max_words:
+        raise BabiFormatError(path, line_no, f"the {what} has {len(words)} words; at most {max_words} "
+                                             f"(max_words) are read")
+
+
+def _text_lines(path):
+    """The lines of a UTF-8 text file; a binary or other-encoding file is a BabiFormatError at its line."""
+    with open(path, "rb") as f:
+        data = f.read()
+    for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        if b"\0" in raw:
+            raise BabiFormatError(path, line_no, "binary data (a NUL byte): not a bAbI text file")
+        try:
+            yield raw.decode("utf-8") + "\n"
+        except UnicodeDecodeError as err:
+            raise BabiFormatError(path, line_no, f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column "
+                                                 f"{err.start + 1}); bAbI files are UTF-8") from None
+
+
+def parse_file(path, task=0, max_words=MAX_WORDS):
     """Parses one bAbI file; errors name the file and line."""
-    with open(path, encoding="utf-8") as f:
-        return parse_lines(f, path=path, task=task)
+    if os.path.isdir(path):
+        raise FileNotFoundError(f"{path} is a folder, not a bAbI file")
+    return parse_lines(_text_lines(path), path=path, task=task, max_words=max_words)
 
 
 def task_file(data_dir, folder, task, split):
