@@ -6,6 +6,7 @@ at run time) when it reads them from a SavedModel, and a frozen graph serves
 the same under TF Serving.
 """
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -16,14 +17,80 @@ TEXT_SIGNATURE = [tf.TensorSpec([None, None], tf.string, name="sentences"),
 OUTPUTS = ("answer_id", "probabilities")
 
 
+UNK = 1  # the vocabulary's <unk>
+INPUT_RULES = (
+    "story and query must have the same batch size (else the runtime raises an out-of-range gather error); "
+    "ids outside [0, vocab) are read as 1 (<unk>); each story keeps its last memory_size sentences up to its "
+    "last non-empty one, as the Keras model's answer() does; a row whose story or query has no word gets "
+    "answer_id -1, probabilities all 0 (and answer '' in answer_text)")
+
+
+def prepare(story, query, vocab_size, memory_size):
+    """The serving rules (``INPUT_RULES``) on raw id tensors, in ops that every format has.
+
+    Returns ``(story, query, answered)``: the inputs the model reads, and
+    [batch] bool, False for the rows that get no answer.
+    """
+    # Equal batch sizes: each input is gathered by the other's row numbers, which is out of range in every
+    # runtime when they differ (a broadcast of a batch of 1 would answer a question nobody asked).
+    # The row numbers are a cumulative sum, not tf.range: tf2onnx turns a gather of a range into a Slice,
+    # which clips where a gather fails.
+    rows_story, rows_query = tf.shape(story)[0], tf.shape(query)[0]
+    story = tf.gather(story, tf.cumsum(tf.ones([rows_query], tf.int32)) - 1)
+    query = tf.gather(query, tf.cumsum(tf.ones([rows_story], tf.int32)) - 1)
+
+    def in_vocab(ids):
+        return tf.where((ids >= 0) & (ids < vocab_size), ids, tf.fill(tf.shape(ids), UNK))
+
+    story, query = in_vocab(story), in_vocab(query)
+    # One padding slot and word more: a story of no slots or words still has a shape every runtime can read.
+    batch, slots, words = tf.shape(story)[0], tf.shape(story)[1], tf.shape(story)[2]
+    story = tf.concat([story, tf.zeros(tf.stack([batch, 1, words]), tf.int32)], 1)
+    story = tf.concat([story, tf.zeros(tf.stack([batch, slots + 1, 1]), tf.int32)], 2)
+    query = tf.concat([query, tf.zeros(tf.stack([batch, 1]), tf.int32)], 1)
+    # The window: slots [length - M, length) of each row, length = 1 + the last non-empty slot, as a product
+    # with a 0/1 selection (a gather per row is not in every format).
+    slots = tf.shape(story)[1]
+    used = tf.cast(tf.reduce_max(story, axis=2) > 0, tf.int32)  # [batch, slots]
+    # (tf.expand_dims, not [:, None]: a strided slice that adds an axis is no TFLite built-in.)
+    length = tf.reduce_max(used * tf.expand_dims(tf.range(slots) + 1, 0), axis=1)  # [batch]
+    window = tf.minimum(slots, memory_size)
+    start = tf.maximum(length - window, 0)
+    pick = tf.expand_dims(start, 1) + tf.expand_dims(tf.range(window), 0)  # [batch, window]
+    select = tf.cast(tf.equal(tf.expand_dims(pick, 2), tf.reshape(tf.range(slots), [1, 1, -1])),
+                     tf.float32)  # [batch, window, slots]
+    story = tf.cast(tf.round(tf.matmul(select, tf.cast(story, tf.float32))), tf.int32)
+    answered = (length > 0) & (tf.reduce_max(query, axis=1) > 0)
+    return story, query, answered
+
+
+def finish(logits, answered):
+    """Probabilities and answer id under the serving rules: -1 and zeros for the rows not answered."""
+    keep = tf.expand_dims(tf.cast(answered, logits.dtype), 1)
+    return {"probabilities": tf.nn.softmax(logits, axis=-1) * keep,
+            "answer_id": tf.where(answered, tf.argmax(logits, axis=-1, output_type=tf.int32),
+                                  tf.fill(tf.shape(answered), -1))}
+
+
+def reference(model, story, query):
+    """What every exported format answers, computed with the Keras model (for parity checks)."""
+    config = model.get_config()
+    story, query, answered = prepare(tf.constant(story, tf.int32), tf.constant(query, tf.int32),
+                                     config["vocab_size"], config["memory_size"])
+    if story.shape[0] == 0:  # an empty batch (the Keras layers' eager checks refuse it; the graphs answer it)
+        return {"probabilities": np.zeros((0, config["vocab_size"]), np.float32), "answer_id": np.zeros(0, np.int32)}
+    logits = model({"story": story, "query": query}, training=False)
+    return {k: v.numpy() for k, v in finish(tf.convert_to_tensor(logits), answered).items()}
+
+
 def ids_function(model):
-    """A tf.function from (story, query) ids to answer probabilities and id."""
+    """A tf.function from (story, query) ids to answer probabilities and id, under the serving rules."""
+    config = model.get_config()
 
     @tf.function(input_signature=ID_SIGNATURE)
     def serve(story, query):
-        logits = model({"story": story, "query": query}, training=False)
-        return {"probabilities": tf.nn.softmax(logits, axis=-1),
-                "answer_id": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+        story, query, answered = prepare(story, query, config["vocab_size"], config["memory_size"])
+        return finish(model({"story": story, "query": query}, training=False), answered)
 
     return serve
 
@@ -37,6 +104,8 @@ class ServingModule(tf.Module):
             int32 [batch].
         answer_text: sentences string [batch, memory] ('' pads), question
             string [batch] -> answer string [batch], answer_id, probabilities.
+        Both follow ``INPUT_RULES`` (batch sizes, ids, the memory window,
+        empty stories), as the TFLite and ONNX files do.
             Tokenised in the graph as ``zoo.data.tokenize`` does: lower case,
             runs of [a-z0-9'] are words, the rest separates them.
     """
@@ -68,8 +137,7 @@ class ServingModule(tf.Module):
     def _answer_text(self, sentences, question):
         story = self._tokens(sentences).to_tensor(default_value=0)  # [batch, memory, words]
         query = self._tokens(question).to_tensor(default_value=0)  # [batch, words]
-        story = tf.cond(tf.shape(story)[2] > 0, lambda: story,
-                        lambda: tf.zeros([tf.shape(story)[0], tf.shape(story)[1], 1], tf.int32))
-        query = tf.cond(tf.shape(query)[1] > 0, lambda: query, lambda: tf.zeros([tf.shape(query)[0], 1], tf.int32))
         out = self._serve(story, query)
-        return {"answer": tf.gather(self.vocab, out["answer_id"]), **out}
+        answered = out["answer_id"] >= 0
+        words = tf.gather(self.vocab, tf.maximum(out["answer_id"], 0))
+        return {"answer": tf.where(answered, words, tf.fill(tf.shape(words), "")), **out}

@@ -16,6 +16,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from export.signatures import INPUT_RULES
 from zoo.io import atomic_write_bytes, atomic_write_json, sha256_file
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -50,6 +51,7 @@ ID_IO = {
                "query": {"dtype": "int32", "shape": ["batch", "words"]}},
     "outputs": {"probabilities": {"dtype": "float32", "shape": ["batch", "vocab"]},
                 "answer_id": {"dtype": "int32", "shape": ["batch"]}},
+    "rules": INPUT_RULES,
 }
 
 

@@ -76,6 +76,15 @@ def test_train_resumes_after_an_interruption(trained, tmp_path):
         os.environ.pop("RESUMED", None)
     epochs = [line.split(",")[0] for line in open(os.path.join(out, "log.csv")).read().splitlines()[1:]]
     assert epochs == [str(i) for i in range(len(epochs))] and len(epochs) == 4  # 1 linear start + 3, none twice
+    # The same weights as a run never stopped: same batches, optimizer state and schedule after the resume.
+    whole = str(tmp_path / "whole")
+    assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", whole, "--epochs", "3",
+                 "--verbose", "0", *TINY]) == 0
+    a, b = (zoo.load("memn2n", weights=os.path.join(o, "weights")) for o in (out, whole))
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    assert json.load(open(os.path.join(out, "weights", "metadata.json")))["best_epoch"] == \
+        json.load(open(os.path.join(whole, "weights", "metadata.json")))["best_epoch"]
 
 
 def test_evaluate_writes_the_json_result(trained, tmp_path):

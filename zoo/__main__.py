@@ -33,6 +33,18 @@ def _train(args):
     print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"]}, indent=1))
 
 
+def _check_output_file(path, flag):
+    """Before any work: ``path`` can be written as a file (not a folder; its folder exists and is writable)."""
+    from zoo.training import check_writable_folder
+
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{flag} {path!r}: no folder {folder!r}")
+    check_writable_folder(folder, flag.lstrip("-"))
+
+
 def _evaluate(args):
     import zoo
     from zoo.data.babi import load_split, resolve_folder
@@ -40,6 +52,8 @@ def _evaluate(args):
     from zoo.training import task_errors
     from zoo.weights import trained_folder
 
+    if args.json:
+        _check_output_file(args.json, "--json")
     model = zoo.load(args.name, weights=args.weights)
     folder = resolve_folder(args.size or trained_folder(args.name, args.weights))
     examples, _ = load_split(args.data_dir, folder, args.tasks, args.split)
@@ -60,6 +74,9 @@ def _predict(args):
     if args.story and os.path.isfile(args.story):
         with open(args.story, encoding="utf-8") as f:
             story = f.read()
+    elif args.story and not any(c.isspace() for c in args.story.strip()):
+        raise FileNotFoundError(f"--story {args.story!r}: no such file (a story given as text is sentences of "
+                                f"words with spaces)")
     elif args.story:
         story = args.story
     else:
@@ -225,7 +242,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, OSError) as err:  # FileNotFoundError, FileExistsError, PermissionError, ...
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -2,6 +2,7 @@
 
 import dataclasses
 import fnmatch
+import math
 
 import numpy as np
 
@@ -42,11 +43,17 @@ class ModelSpec:
             return f"answers and supporting facts ({self.supervision_loss})"
         return "answers only"
 
-    def build(self, **overrides):
+    def check_config(self, config):
+        """Raises ValueError naming an unknown key, or a value not of its default's kind."""
         valid = sorted(self.default_config)
-        unknown = sorted(set(overrides) - set(valid))
+        unknown = sorted(set(config) - set(valid))
         if unknown:
             raise ValueError(f"unknown config key(s) {unknown} for model {self.name!r}; valid: {', '.join(valid)}")
+        for key, value in config.items():
+            check_config_value(self.name, key, value, self.default_config[key])
+
+    def build(self, **overrides):
+        self.check_config(overrides)
         return self.cls(**{**self.default_config, **overrides})
 
     def example_batch(self, batch=2, memory=5, words=6, seed=0):
@@ -64,6 +71,45 @@ class ModelSpec:
             facts[0, 1] = -1  # one example with a single fact
             batch_inputs["supporting"] = facts
         return batch_inputs
+
+
+# Config keys whose numbers have bounds other than "an int of 1 or more" or "a number of 0 or more".
+_OPEN_UNIT = {"dropout"}  # in [0, 1)
+_POSITIVE = {"stddev", "margin"}  # > 0
+
+
+def check_config_value(model, key, value, default):
+    """A config value of the type of its default: sizes are ints of 1 or more, rates and weights numbers
+    of 0 or more, switches booleans, layer sizes lists of ints of 1 or more. Raises ValueError naming the key."""
+    def bad(want):
+        return ValueError(f"config key {key!r} of model {model!r} must be {want}, got {value!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad("an integer of 1 or more")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad("a number")
+        if key in _OPEN_UNIT and not 0 <= value < 1:
+            raise bad("a number in [0, 1)")
+        if key in _POSITIVE and value <= 0:
+            raise bad("a number above 0")
+        if value < 0:
+            raise bad("a number of 0 or more")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("a string")
+    elif default is None and value is not None and not key.endswith("_ids"):  # an optional size
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad("null or an integer of 1 or more")
+    elif isinstance(default, list):
+        least = 0 if key.endswith("_ids") else 1
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) or v < least
+                                              for v in value):
+            raise bad(f"a list of integers of {least} or more")
 
 
 def register_model(spec):

@@ -7,7 +7,7 @@ import time
 import keras
 import numpy as np
 
-from zoo.io import atomic_write_json
+from zoo.io import atomic_write_json, atomic_write_text
 from zoo.layers.memory_read import MemoryRead
 
 
@@ -16,6 +16,43 @@ RECIPE_KEYS = ("optimizer", "learning_rate", "loss_reduction", "batch_size", "ep
                "anneal_factor", "clipnorm", "global_clipnorm", "linear_start", "linear_start_lr",
                "linear_start_patience", "linear_start_max", "noise", "memory_size", "jit_compile",
                "steps_per_execution", "balance_tasks", "l2", "patience")
+
+
+_CHOICES = {"optimizer": ("sgd", "adam"), "loss_reduction": ("sum", "sum_over_batch_size")}
+_COUNTS = ("batch_size", "epochs", "anneal_every", "memory_size", "steps_per_execution", "linear_start_patience",
+           "linear_start_max", "patience")
+_SWITCHES = ("linear_start", "jit_compile", "balance_tasks")
+
+
+def check_recipe(recipe):
+    """Raises ValueError naming the first recipe key whose value is out of its range."""
+    unknown = sorted(set(recipe) - set(RECIPE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown recipe key(s) {unknown}; valid: {', '.join(RECIPE_KEYS)}")
+
+    def number(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and np.isfinite(v)
+
+    for key, value in recipe.items():
+        if key in _CHOICES and value not in _CHOICES[key]:
+            want = " or ".join(map(repr, _CHOICES[key]))
+        elif key in _COUNTS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            want = "an integer of 1 or more"
+        elif key in _SWITCHES and not isinstance(value, bool):
+            want = "true or false"
+        elif key in ("learning_rate", "linear_start_lr") and not (number(value) and value > 0):
+            want = "a number above 0"
+        elif key in ("clipnorm", "global_clipnorm") and value is not None and not (number(value) and value > 0):
+            want = "null or a number above 0"
+        elif key == "anneal_factor" and not (number(value) and 0 < value <= 1):
+            want = "a number in (0, 1]"
+        elif key == "noise" and not (number(value) and 0 <= value <= 1):
+            want = "a number in [0, 1]"
+        elif key == "l2" and not (number(value) and value >= 0):
+            want = "a number of 0 or more"
+        else:
+            continue
+        raise ValueError(f"recipe key {key!r} must be {want}, got {value!r}")
 
 
 def set_softmax(model, on):
@@ -52,6 +89,92 @@ def compile_model(model, recipe):
     return model
 
 
+class Backup(keras.callbacks.Callback):
+    """A checkpoint of every epoch, whole or absent, and the resume from it.
+
+    After epoch K, ``folder/epoch-K/`` gets the weights (with the optimizer's
+    state), the schedule's state and the best weights so far, written in a
+    temporary folder and renamed; then the file ``folder/latest`` names it and
+    older checkpoints are removed. A run killed at any instant resumes from
+    the newest whole checkpoint, its schedule and best weights as they were
+    at that epoch. Runs started before this form (a ``latest.weights.h5`` of
+    ``keras.callbacks.BackupAndRestore`` and ``state.json`` beside the
+    folder) resume too. Must come after the schedule in the callbacks, so
+    that it saves the schedule's state of the epoch.
+    """
+
+    def __init__(self, folder, schedule):
+        super().__init__()
+        self.folder = folder
+        self.schedule = schedule
+
+    @staticmethod
+    def saved_epoch(folder):
+        """The epoch after which a run with this backup folder resumes (0 for a new run)."""
+        latest, legacy = os.path.join(folder, "latest"), os.path.join(folder, "training_metadata.json")
+        if os.path.exists(latest):
+            with open(latest) as f:
+                name = f.read().strip()
+            with open(os.path.join(folder, name, "state.json")) as f:
+                return int(json.load(f)["epoch"])
+        if os.path.exists(legacy):
+            with open(legacy) as f:
+                return int(json.load(f)["epoch"])
+        return 0
+
+    def on_train_begin(self, logs=None):
+        latest = os.path.join(self.folder, "latest")
+        legacy = os.path.join(self.folder, "latest.weights.h5")
+        if os.path.exists(latest):
+            with open(latest) as f:
+                checkpoint = os.path.join(self.folder, f.read().strip())
+            weights = os.path.join(checkpoint, "model.weights.h5")
+            with open(os.path.join(checkpoint, "state.json")) as f:
+                saved = json.load(f)
+            best = os.path.join(checkpoint, "best.weights.h5")
+            if os.path.exists(best):
+                import shutil
+
+                shutil.copyfile(best, self.schedule.best_path + ".tmp.weights.h5")
+                os.replace(self.schedule.best_path + ".tmp.weights.h5", self.schedule.best_path)
+        elif os.path.exists(legacy):
+            weights = legacy
+            with open(os.path.join(self.folder, "training_metadata.json")) as f:
+                epoch = json.load(f)["epoch"]
+            with open(self.schedule.state_path) as f:
+                saved = {"epoch": epoch, "schedule": json.load(f)}
+        else:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(weights)
+        self.schedule.restore(saved["schedule"])
+        self.model._initial_epoch = saved["epoch"]
+        print(f"resumed after epoch {saved['epoch']} from {os.path.dirname(weights)}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        import shutil
+
+        name = f"epoch-{epoch + 1:04d}"
+        os.makedirs(self.folder, exist_ok=True)
+        tmp = os.path.join(self.folder, ".tmp-" + name)
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        self.model.save_weights(os.path.join(tmp, "model.weights.h5"))
+        atomic_write_json(os.path.join(tmp, "state.json"), {"epoch": epoch + 1, "schedule": self.schedule.state})
+        if os.path.exists(self.schedule.best_path):
+            os.link(self.schedule.best_path, os.path.join(tmp, "best.weights.h5"))  # the file of this epoch
+        final = os.path.join(self.folder, name)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        atomic_write_text(os.path.join(self.folder, "latest"), name + "\n")
+        for entry in os.listdir(self.folder):
+            if entry != name and (entry.startswith("epoch-") or entry.startswith(".tmp-")):
+                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+            elif entry in ("latest.weights.h5", "training_metadata.json"):  # the legacy form, now superseded
+                os.remove(os.path.join(self.folder, entry))
+
+
 class RecipeSchedule(keras.callbacks.Callback):
     """Linear start, learning-rate annealing and the best checkpoint, in one.
 
@@ -63,9 +186,9 @@ class RecipeSchedule(keras.callbacks.Callback):
     ``anneal_every`` of them. The weights with the best
     validation accuracy (softmax on) are saved to ``best_path``.
 
-    The state (including the training time so far) is kept in ``state_path``
-    (JSON) so that a run resumed by ``keras.callbacks.BackupAndRestore`` picks
-    up where it stopped.
+    The state (including the training time so far) is saved with each
+    epoch's checkpoint by :class:`Backup` (and, for reading, in ``state_path``),
+    so that a resumed run picks up where it stopped.
     """
 
     def __init__(self, recipe, best_path, state_path):
@@ -78,9 +201,6 @@ class RecipeSchedule(keras.callbacks.Callback):
         self.state = {"ls_end": None if recipe.get("linear_start") else 0, "ls_best": float("inf"),
                       "ls_bad": 0, "best_acc": -1.0, "best_loss": float("inf"), "best_epoch": None,
                       "train_seconds": 0.0}
-        if os.path.exists(state_path):
-            with open(state_path) as f:
-                self.state.update(json.load(f))
 
     def _lr(self, epoch):
         r = self.recipe
@@ -124,6 +244,9 @@ class RecipeSchedule(keras.callbacks.Callback):
             print(f"\nno better epoch on valid in {patience} epochs: early stop after epoch {epoch + 1}")
             self.model.stop_training = True
         atomic_write_json(self.state_path, s)
+
+    def restore(self, state):
+        self.state.update(state)
 
     def total_epochs(self):
         return self.recipe["epochs"] + (self.linear_start_max if self.recipe.get("linear_start") else 0)
@@ -204,6 +327,40 @@ def load_babi(data_dir, size, tasks, memory_size):
     return train, valid, vocab, folder, notes
 
 
+def check_writable_folder(path, arg):
+    """Creates ``path`` if needed and checks that a file can be written in it; else ValueError naming ``arg``."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        import tempfile
+
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(f"--{arg} {path!r}: cannot write there ({err.strerror or err})") from None
+
+
+def check_same_run(path, settings):
+    """A resumed run must have the settings it started with: writes them at the start, compares them after."""
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as they come back from the file
+    if not os.path.exists(path):
+        atomic_write_json(path, settings)
+        return
+    with open(path) as f:
+        started = json.load(f)
+    differ = []
+    for key in sorted(set(started) | set(settings)):
+        old, new = started.get(key), settings.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            differ += [f"{key}.{k}: {new.get(k)!r} (started with {old.get(k)!r})"
+                       for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        elif old != new:
+            differ.append(f"{key}: {new!r} (started with {old!r})")
+    if differ:
+        raise ValueError(f"{os.path.dirname(path)} holds a run started with other settings; resume it with the "
+                         f"same ones or choose another --out. Differs: " + "; ".join(differ))
+
+
 def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, seed=0,
           recipe_overrides=None, config_overrides=None, verbose=2, command=""):
     """Trains a registered model on bAbI with its paper recipe.
@@ -221,34 +378,43 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     from zoo.weights import model_card, save_folder
 
     spec = get_spec(name)
-    unknown = sorted(set(recipe_overrides or {}) - set(RECIPE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown recipe key(s) {unknown}; valid: {', '.join(RECIPE_KEYS)}")
+    check_recipe(recipe_overrides or {})
     recipe = {**spec.recipe, **(recipe_overrides or {})}
     if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an integer of 1 or more, got {epochs!r}")
         recipe["epochs"] = epochs
+    check_recipe(recipe)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    config = {**spec.default_config, **(config_overrides or {}), "memory_size": recipe["memory_size"]}
+    spec.check_config(config)
     final = os.path.join(out, "weights")
     if os.path.exists(os.path.join(final, "metadata.json")):
         raise FileExistsError(f"{final} already holds finished weights; choose another --out")
-    os.makedirs(out, exist_ok=True)
+    check_writable_folder(out, "out")
     keras.utils.set_random_seed(seed)
     train_arr, valid_arr, vocab, folder, notes = load_babi(data_dir, size, tasks, recipe["memory_size"])
+    check_same_run(os.path.join(out, "run.json"), {
+        "model": name, "data": {"folder": folder, "tasks": list(parse_tasks(tasks)),
+                                "train_examples": int(len(train_arr["answer"])),
+                                "valid_examples": int(len(valid_arr["answer"])), "vocabulary": len(vocab)},
+        "config": config, "recipe": recipe, "seed": seed})
     if recipe.get("balance_tasks"):
         train_arr, repeats = balance_tasks(train_arr)
         notes += [f"task {t}: its training questions repeated {r} times (recipe balance_tasks)"
                   for t, r in repeats.items()]
-    config = {**spec.default_config, **(config_overrides or {}), "vocab_size": len(vocab),
-              "memory_size": recipe["memory_size"]}
-    model = spec.build(**config)
+    model = spec.build(**{**config, "vocab_size": len(vocab)})
     compile_model(model, recipe)
     train_ds = make_dataset(train_arr, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
-                            seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts)
+                            seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts,
+                            first_epoch=Backup.saved_epoch(os.path.join(out, "backup")))
     valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts)
     best = os.path.join(out, "best.weights.h5")
     schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
         schedule,
+        Backup(os.path.join(out, "backup"), schedule),
         keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]

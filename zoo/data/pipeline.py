@@ -147,11 +147,14 @@ def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
 
 
 def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
-                 buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False):
+                 buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False, first_epoch=0):
     """A ``tf.data.Dataset`` of ``(inputs, answers)`` batches.
 
     Each iteration (each epoch under ``model.fit``) reshuffles with a new
-    seed and, with ``noise``, inserts new empty memories.
+    seed and, with ``noise``, inserts new empty memories; the seed of the
+    i-th iteration depends on ``seed`` and ``first_epoch + i`` only, so that
+    a run resumed after epoch K (``first_epoch=K``) sees the batches it would
+    have seen.
     """
     import tensorflow as tf
 
@@ -159,7 +162,7 @@ def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
         raise ValueError("random noise (noise > 0) moves the sentences, so supporting-fact indices would point "
                          "at the wrong slots: use noise=0 with with_supporting=True")
     words = arrays["story"].shape[2]
-    epoch = [0]
+    epoch = [first_epoch]
 
     def generator():
         epoch[0] += 1
