@@ -16,6 +16,8 @@ def check_ids(story, query):
             raise ValueError(f"{name} must have {rank} dimensions, got shape {x.shape}")
         if x.size and not np.issubdtype(x.dtype, np.integer):
             raise ValueError(f"{name} must hold integer word ids, got dtype {x.dtype}")
+    if not len(story):
+        raise ValueError(f"a batch needs at least one row, got story of shape {story.shape}")
     if len(story) != len(query):
         raise ValueError(f"story and query must have the same batch size, got {len(story)} and {len(query)}")
     big = np.iinfo(np.int32)

@@ -6,7 +6,6 @@ at run time) when it reads them from a SavedModel, and a frozen graph serves
 the same under TF Serving.
 """
 
-import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -19,7 +18,7 @@ OUTPUTS = ("answer_id", "probabilities")
 
 UNK = 1  # the vocabulary's <unk>
 INPUT_RULES = (
-    "story and query must have the same batch size (else the runtime raises an out-of-range gather error); "
+    "a batch has at least one row (an empty batch may fail); story and query must have the same batch size (else the runtime raises an out-of-range gather error); "
     "ids outside [0, vocab) are read as 1 (<unk>); each story keeps its last memory_size sentences up to its "
     "last non-empty one, as the Keras model's answer() does; a row whose story or query has no word gets "
     "answer_id -1, probabilities all 0 (and answer '' in answer_text)")
@@ -77,8 +76,8 @@ def reference(model, story, query):
     config = model.get_config()
     story, query, answered = prepare(tf.constant(story, tf.int32), tf.constant(query, tf.int32),
                                      config["vocab_size"], config["memory_size"])
-    if story.shape[0] == 0:  # an empty batch (the Keras layers' eager checks refuse it; the graphs answer it)
-        return {"probabilities": np.zeros((0, config["vocab_size"]), np.float32), "answer_id": np.zeros(0, np.int32)}
+    if story.shape[0] == 0:
+        raise ValueError("a batch needs at least one row")
     logits = model({"story": story, "query": query}, training=False)
     return {k: v.numpy() for k, v in finish(tf.convert_to_tensor(logits), answered).items()}
 

@@ -78,3 +78,256 @@ def test_good_file_still_parses_the_same(tmp_path):
     path = tmp_path / "qa1_train.txt"
     path.write_text(STORY_1.replace("\n", "\r\n"))
     assert parse_file(str(path)) == parse_lines(STORY_1.splitlines(True), path=str(path))
+
+
+# --- Serving: every format follows export.signatures.INPUT_RULES, as the Keras reference does. ---
+
+@pytest.fixture(scope="module", params=["memn2n", "entnet"])
+def served(request, tmp_path_factory):
+    """A tiny model exported to every format (a memory read, and a recurrence), with raw runtime calls."""
+    import numpy as np
+
+    from export import export_model
+    from export.runners import RUNNERS
+    from tests.harness import specs, tiny
+    from tests.test_export import tiny_vocab
+
+    spec = next(s for s in specs() if s.name == request.param)
+    model, vocab = tiny(spec), tiny_vocab(spec)
+    object.__setattr__(model, "vocab", vocab)
+    out = str(tmp_path_factory.mktemp(f"served-{spec.name}"))
+    paths = export_model(model, vocab, spec.name, None, out, log=lambda m: None)
+    runners = {k: RUNNERS[k](p) for k, p in paths.items() if k != "tflite_int8"}
+
+    def raw(kind, story, query):  # the artefact itself, without the runner's checks
+        r = runners[kind]
+        story, query = np.asarray(story, np.int32), np.asarray(query, np.int32)
+        if kind == "saved_model":
+            return r.fn(story=story, query=query)["probabilities"].numpy()
+        if kind == "tflite":
+            try:
+                return r.runner(story=story, query=query)["probabilities"]
+            except RuntimeError:
+                r._start()
+                raise
+        return r.session.run(["probabilities"], {"story": story, "query": query})[0]
+
+    return spec, model, runners, raw
+
+
+_TOL = {"saved_model": 1e-5, "tflite": 1e-4, "onnx": 1e-4}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 3), st.integers(0, 20), st.integers(0, 5), st.integers(0, 4), st.integers(0, 10 ** 6),
+       st.booleans())
+def test_any_ids_and_shapes_answer_as_keras(served, batch, slots, words, query_words, seed, wild):
+    import numpy as np
+
+    from export.signatures import reference
+
+    spec, model, _, raw = served
+    vocab = spec.tiny_config["vocab_size"]
+    rng = np.random.default_rng(seed)
+    low, high = (-50, vocab + 50) if wild else (0, vocab)
+    story = rng.integers(low, high, (batch, slots, words)) * (rng.random((batch, slots, words)) < 0.7)
+    query = rng.integers(low, high, (batch, query_words))
+    ref = reference(model, story, query)
+    assert ref["probabilities"].shape == (batch, vocab)
+    empty = ~((np.abs(story).sum((1, 2)) > 0) & (np.abs(query).sum(1) > 0))
+    assert (ref["answer_id"][empty] == -1).all() and (ref["probabilities"][empty] == 0).all()
+    for kind, tol in _TOL.items():
+        np.testing.assert_allclose(raw(kind, story, query), ref["probabilities"], atol=tol, err_msg=kind)
+
+
+@pytest.mark.parametrize("rows", [(3, 1), (1, 3), (3, 2)])
+def test_mismatched_batch_sizes_fail_in_every_runtime(served, rows):
+    import numpy as np
+
+    _, _, runners, raw = served
+    story, query = np.ones((rows[0], 4, 3), np.int32), np.ones((rows[1], 3), np.int32)
+    for kind in _TOL:
+        with pytest.raises(Exception):
+            raw(kind, story, query)
+        with pytest.raises(ValueError, match=f"same batch size, got {rows[0]} and {rows[1]}"):
+            runners[kind](story, query)
+    assert raw("tflite", story[:1], query[:1]).shape[0] == 1  # the interpreter still serves after the error
+
+
+def test_out_of_vocabulary_ids_read_as_unk(served):
+    import numpy as np
+
+    spec, _, runners, _ = served
+    story = np.full((1, 2, 3), 2, np.int32)
+    unk = story.copy()
+    unk[0, 0, 0] = 1
+    for bad in (-5, spec.tiny_config["vocab_size"], 2 ** 31 - 1):
+        story[0, 0, 0] = bad
+        for kind, r in runners.items():
+            np.testing.assert_array_equal(r(story, [[2, 3]]), r(unk, [[2, 3]]), err_msg=f"{kind} id {bad}")
+
+
+def test_stories_longer_than_the_memory_keep_the_last_sentences(served):
+    import numpy as np
+
+    spec, model, runners, _ = served
+    memory = spec.tiny_config["memory_size"]
+    rng = np.random.default_rng(1)
+    story = rng.integers(1, spec.tiny_config["vocab_size"], (2, 3 * memory, 4)).astype(np.int32)
+    story[1, 2 * memory:] = 0  # the second story is shorter; its window ends at its last sentence
+    query = np.full((2, 3), 2, np.int32)
+    last = np.zeros((2, memory, 4), np.int32)
+    last[0], last[1] = story[0, -memory:], story[1, memory:2 * memory]
+    want = model.predict_on_batch({"story": last, "query": query})
+    want = np.exp(want - want.max(-1, keepdims=True))
+    want /= want.sum(-1, keepdims=True)
+    for kind, r in runners.items():
+        np.testing.assert_allclose(r(story, query), want, atol=_TOL[kind], err_msg=kind)
+
+
+def test_runner_checks_name_the_problem(served):
+    import numpy as np
+
+    _, _, runners, _ = served
+    for r in runners.values():
+        with pytest.raises(ValueError, match="story must have 3 dimensions"):
+            r(np.ones((2, 3), np.int32), np.ones((2, 3), np.int32))
+        with pytest.raises(ValueError, match="query must hold integer word ids"):
+            r(np.ones((1, 2, 3), np.int32), np.ones((1, 3)) * 0.5)
+        with pytest.raises(ValueError, match="at least one row"):
+            r(np.ones((0, 2, 3), np.int32), np.ones((0, 3), np.int32))
+        with pytest.raises(ValueError, match="do not fit int32"):
+            r(np.full((1, 2, 3), 2 ** 40), np.ones((1, 3), np.int32))
+
+
+def test_answer_text_window_and_empty_story(served):
+    spec, model, runners, _ = served
+    memory = spec.tiny_config["memory_size"]
+    sentences = [f"w{2 + i % 20} w{3 + i % 19}." for i in range(3 * memory)]
+    got, empty = runners["saved_model"].answer_text([sentences, [""] * len(sentences)], ["w3 w4?", "w3 w4?"])
+    assert got == model.answer(sentences, "w3 w4?")["answer"]  # the Keras model keeps the last memory_size
+    assert empty == ""  # no story: no answer, never '<pad>'
+    with pytest.raises(ValueError, match="the story has no sentences"):
+        model.answer([], "w3 w4?")
+
+
+# --- Settings: checked before any work, one line naming the argument. ---
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    from tests.conftest import _write_babi
+
+    root = str(tmp_path_factory.mktemp("data"))
+    for split in ("train", "valid"):
+        _write_babi(root, "en-valid", 1, split, STORY_1 * 4)
+    return root
+
+
+def _cli(capsys, *argv):
+    from zoo.__main__ import main
+
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+TINY_RUN = ["--tasks", "1", "--verbose", "0", "--config", '{"dim": 8, "hops": 1}']
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--config", '{"dim": 0}'], "config key 'dim' of model 'memn2n' must be an integer of 1 or more, got 0"),
+    (["--config", '{"temporal": 1}'], "config key 'temporal' of model 'memn2n' must be true or false"),
+    (["--config", '{"dims": 8}'], "unknown config key(s) ['dims']"),
+    (["--epochs", "-3"], "epochs must be an integer of 1 or more, got -3"),
+    (["--recipe", '{"batch_size": 0}'], "recipe key 'batch_size' must be an integer of 1 or more, got 0"),
+    (["--recipe", '{"memory_size": 0}'], "recipe key 'memory_size' must be an integer of 1 or more, got 0"),
+    (["--recipe", '{"learning_rate": -1}'], "recipe key 'learning_rate' must be a number above 0"),
+    (["--recipe", '{"optimizer": "rmsprop"}'], "recipe key 'optimizer' must be 'sgd' or 'adam'"),
+    (["--recipe", '[1]'], "--recipe takes a JSON object"),
+    (["--seed", "-1"], "seed must be an integer in [0, 2**32)"),
+])
+def test_bad_settings_fail_before_any_work(small_data, tmp_path, capsys, extra, message):
+    out = tmp_path / "run"
+    code, err = _cli(capsys, "train", "memn2n", "--data-dir", small_data, "--out", str(out), *TINY_RUN, *extra)
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # nothing written
+
+
+def test_impossible_out_fails_before_the_data_is_read(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = _cli(capsys, "train", "memn2n", "--data-dir", str(tmp_path / "no-data"), "--out",
+                     str(blocker / "run"), *TINY_RUN)
+    assert code == 2 and err.startswith("error: --out") and "cannot write there" in err
+
+
+def test_resume_with_other_settings_names_them(small_data, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    from zoo import training
+
+    original = training.RecipeSchedule.on_epoch_begin
+
+    def stop(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+    training.RecipeSchedule.on_epoch_begin = stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _cli(capsys, "train", "memn2n", "--data-dir", small_data, "--out", out, *TINY_RUN, "--seed", "1")
+    finally:
+        training.RecipeSchedule.on_epoch_begin = original
+    code, err = _cli(capsys, "train", "memn2n", "--data-dir", small_data, "--out", out, *TINY_RUN, "--seed", "2",
+                     "--recipe", '{"learning_rate": 0.02}')
+    assert code == 2 and "other settings" in err and "seed: 2 (started with 1)" in err
+    assert "recipe.learning_rate: 0.02 (started with 0.01)" in err
+
+
+def test_evaluate_json_folder_and_predict_missing_story_file(tmp_path, capsys):
+    code, err = _cli(capsys, "evaluate", "memn2n", "--weights", "babi-1k", "--json", str(tmp_path))
+    assert code == 2 and "is a folder; give a file name" in err
+    code, err = _cli(capsys, "evaluate", "memn2n", "--weights", "babi-1k", "--json", str(tmp_path / "no" / "r.json"))
+    assert code == 2 and "no folder" in err
+    code, err = _cli(capsys, "predict", "memn2n", "--weights", "babi-1k", "--story", str(tmp_path / "story.txt"),
+                     "--question", "Where is Mary?")
+    assert code == 2 and "no such file" in err
+
+
+_ARGS = st.sampled_from([["--weights", "babi-1k"], ["--weights", "/nonexistent"], ["--size", "3k"], ["--tasks", "0"],
+                         ["--tasks", "1,x"], ["--split", "dev"], ["--epochs", "-1"], ["--epochs", "x"],
+                         ["--config", '{"dim": 0}'], ["--config", "{"], ["--recipe", '{"epochs": 1.5}'],
+                         ["--recipe", '{"noise": 2}'], ["--out", "/proc/zoo-run"], ["--question", ""],
+                         ["--story", "/nonexistent.txt"], ["--format", "pdf"], ["--seed", "1e3"]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["train", "evaluate", "predict"]), st.sampled_from(["memn2n", "entnet", "nope"]),
+       st.lists(_ARGS, max_size=4))
+def test_any_cli_arguments_give_a_result_or_one_line(tmp_path, capsys, command, name, args):
+    """Random CLI arguments (over data that does not exist): exit 2 with one 'error:' line, or argparse's usage."""
+    from zoo.__main__ import main
+
+    argv = [command, name, "--data-dir", str(tmp_path / "no-data")] + [a for pair in args for a in pair]
+    capsys.readouterr()  # the fixture lives across the examples
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse: a usage message
+        assert exit.code == 2
+        return
+    err = capsys.readouterr().err
+    assert code == 2, argv
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["memn2n", "dmn_plus", "entnet", "wmemnn", "memnn"]),
+       st.dictionaries(st.sampled_from(["dim", "hops", "passes", "blocks", "heads", "dropout", "stddev", "units",
+                                        "g_units", "temporal", "encoder", "margin", "l2", "nope"]),
+                       st.one_of(st.integers(-2, 3), st.floats(-1, 2) | st.just(float("nan")), st.booleans(), st.none(),
+                                 st.text(max_size=3), st.lists(st.integers(-1, 4), max_size=2)), max_size=3))
+def test_any_config_builds_or_names_the_key(name, overrides):
+    from zoo.registry import get_spec
+
+    spec = get_spec(name)
+    try:
+        spec.build(**{**spec.tiny_config, **overrides})
+    except ValueError as err:
+        assert any(repr(k) in str(err) or k in str(err) for k in overrides) or "must" in str(err), str(err)

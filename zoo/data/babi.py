@@ -68,7 +68,7 @@ def parse_lines(lines, path="<text>", task=0, max_words=MAX_WORDS):
         if not line.strip():
             continue
         head, _, rest = line.partition(" ")
-        if not head.isdigit():
+        if not (head.isascii() and head.isdigit()):
             raise BabiFormatError(path, line_no, f"expected 'ID text', got {line[:60]!r}")
         line_id = int(head)
         if line_id == 1:
