@@ -331,3 +331,146 @@ def test_any_config_builds_or_names_the_key(name, overrides):
         spec.build(**{**spec.tiny_config, **overrides})
     except ValueError as err:
         assert any(repr(k) in str(err) or k in str(err) for k in overrides) or "must" in str(err), str(err)
+
+
+# --- Export: whole or absent. ---
+
+def _export_state(out, name="memn2n"):
+    """{metadata file: export_id}, after checking each artefact against its metadata's sha256."""
+    from zoo.io import sha256_file
+
+    ids = {}
+    for meta_path in [os.path.join(out, name, "metadata.json")] + [os.path.join(out, f) for f in os.listdir(out)
+                                                                   if f.endswith((".tflite.json", ".onnx.json"))]:
+        meta = json.load(open(meta_path))
+        artefact = meta_path[:-len(".json")] if not meta_path.endswith("metadata.json") else \
+            os.path.join(out, name, str(meta["version"]))
+        for rel, digest in meta["sha256"].items():
+            path = os.path.join(artefact, rel) if os.path.isdir(artefact) else artefact
+            assert sha256_file(path) == digest, path
+        ids[os.path.basename(meta_path)] = meta["export_id"]
+    return ids
+
+
+def _tiny_memn2n():
+    from tests.harness import specs, tiny
+    from tests.test_export import tiny_vocab
+
+    spec = next(s for s in specs() if s.name == "memn2n")
+    model, vocab = tiny(spec), tiny_vocab(spec)
+    object.__setattr__(model, "vocab", vocab)
+    return model, vocab
+
+
+def test_export_checks_every_target_first_and_replaces_whole(tmp_path):
+    import stat
+    import tempfile
+
+    from export import export_model
+
+    model, vocab = _tiny_memn2n()
+    out = str(tmp_path / "out")
+    temp_before = set(os.listdir(tempfile.gettempdir()))
+    old_umask = os.umask(0o022)
+    try:
+        first = export_model(model, vocab, "memn2n", None, out, formats=["onnx"], log=lambda m: None)
+        listing = sorted(os.listdir(out))
+        with pytest.raises(FileExistsError, match=r"memn2n.onnx.*exist"):  # refused before writing anything
+            export_model(model, vocab, "memn2n", None, out, log=lambda m: None)
+        assert sorted(os.listdir(out)) == listing
+        paths = export_model(model, vocab, "memn2n", None, out, overwrite=True, log=lambda m: None)
+        assert paths["saved_model"].endswith(os.path.join("memn2n", "1")) and paths["onnx"] == first["onnx"]
+        again = export_model(model, vocab, "memn2n", None, out, overwrite=True, log=lambda m: None)
+    finally:
+        os.umask(old_umask)
+    assert again["saved_model"].endswith(os.path.join("memn2n", "2"))  # the next version; the old one gone
+    assert os.listdir(os.path.join(out, "memn2n")) == ["2", "metadata.json"] or \
+        sorted(os.listdir(os.path.join(out, "memn2n"))) == ["2", "metadata.json"]
+    assert len(set(_export_state(out).values())) == 1  # every format from one export
+    assert not [e for e in os.listdir(out) if e.startswith(".")]  # no staging left
+    left = {e for e in set(os.listdir(tempfile.gettempdir())) - temp_before
+            if not e.startswith("__autograph_generated_file")}  # TensorFlow's own, of every tf.function
+    assert left == set()  # nothing of the export left in the system temp
+    for path in (again["onnx"], again["tflite"], os.path.join(out, "memn2n", "metadata.json")):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path
+    for path in (out, again["saved_model"]):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o755, path
+
+
+_EXPORT_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.test_robustness import _tiny_memn2n
+from export import export_model
+model, vocab = _tiny_memn2n()
+export_model(model, vocab, "memn2n", None, {out!r}, overwrite=True, log=lambda m: print(m, flush=True))
+print("done", flush=True)
+"""
+
+
+def test_export_killed_at_random_moments_leaves_one_whole_export(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from export import export_model
+
+    model, vocab = _tiny_memn2n()
+    out = str(tmp_path / "out")
+    export_model(model, vocab, "memn2n", None, out, log=lambda m: None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = _EXPORT_SCRIPT.format(root=root, out=out)
+    rng = random.Random(17)
+    for delay in (rng.uniform(4, 9), rng.uniform(9, 14)):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        state = _export_state(out)
+        assert len(set(state.values())) == 1 and len(state) == 4, state  # one whole export, old or new
+    export_model(model, vocab, "memn2n", None, out, overwrite=True, log=lambda m: None)
+    assert not [e for e in os.listdir(out) if e.startswith(".")]  # the killed runs' staging is cleaned up
+
+
+def test_training_killed_at_random_moments_resumes_to_the_same_weights(small_data, tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    import zoo
+    from zoo.__main__ import main
+
+    args = ["train", "memn2n", "--data-dir", small_data, "--epochs", "10", *TINY_RUN,
+            "--recipe", '{"linear_start_max": 2, "jit_compile": false}']
+    whole = str(tmp_path / "whole")
+    assert main(args + ["--out", whole]) == 0
+    killed = str(tmp_path / "killed")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rng = random.Random(3)
+    kills = 0
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-m", "zoo", *args, "--out", killed], cwd=root,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            err = proc.communicate(timeout=rng.uniform(3, 6.5))[1]  # start-up takes about 4 s; an epoch 0.5 s
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, err[-2000:]
+        break
+    else:
+        assert main(args + ["--out", killed]) == 0
+    assert kills >= 1
+    a, b = (zoo.load("memn2n", weights=os.path.join(o, "weights")) for o in (whole, killed))
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    meta = [json.load(open(os.path.join(o, "weights", "metadata.json"))) for o in (whole, killed)]
+    assert meta[0]["best_epoch"] == meta[1]["best_epoch"] and meta[0]["valid"] == meta[1]["valid"]

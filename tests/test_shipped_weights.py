@@ -56,10 +56,11 @@ def test_recorded_error_is_re_measured(name, tag):
 def test_answer_text_signature_answers_a_raw_babi_story(tmp_path):
     """The exported SavedModel of memn2n/babi-1k reads a bAbI story as raw text and answers it."""
     from export.runners import SavedModelRunner
-    from export.writers import write_saved_model
+    from export import export_model
 
     model = zoo.load("memn2n", weights="babi-1k")
-    path = write_saved_model(model, model.vocab, "memn2n", "babi-1k", str(tmp_path))
+    path = export_model(model, model.vocab, "memn2n", "babi-1k", str(tmp_path), formats=["saved_model"],
+                        log=lambda m: None)["saved_model"]
     runner = SavedModelRunner(path)
     lines = open(os.path.join(SHARED_BABI, "en-valid", "qa1_valid.txt")).read().splitlines()
     sentences, questions = [], []

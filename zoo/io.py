@@ -6,14 +6,29 @@ import os
 import tempfile
 
 
+def umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_folder(parent, prefix):
+    """``tempfile.mkdtemp`` with the mode of an ordinary folder (0777 less the umask), not 0700: a folder
+    renamed into place keeps its mode, and a serving account must be able to read it."""
+    path = tempfile.mkdtemp(dir=parent, prefix=prefix)
+    os.chmod(path, 0o777 & ~umask())
+    return path
+
+
 def atomic_write_bytes(path, data):
-    """Writes ``data`` to ``path`` through a temporary file and a rename."""
+    """Writes ``data`` to ``path`` through a temporary file and a rename; the file's mode follows the umask."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -340,7 +340,7 @@ def check_writable_folder(path, arg):
         raise ValueError(f"--{arg} {path!r}: cannot write there ({err.strerror or err})") from None
 
 
-def check_same_run(path, settings):
+def check_same_run(path, settings, finished=False):
     """A resumed run must have the settings it started with: writes them at the start, compares them after."""
     settings = json.loads(json.dumps(settings))  # tuples -> lists, as they come back from the file
     if not os.path.exists(path):
@@ -356,6 +356,9 @@ def check_same_run(path, settings):
                        for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
         elif old != new:
             differ.append(f"{key}: {new!r} (started with {old!r})")
+    if differ and finished:
+        raise FileExistsError(f"{os.path.join(os.path.dirname(path), 'weights')} already holds finished weights "
+                              f"of a run with other settings; choose another --out. Differs: " + "; ".join(differ))
     if differ:
         raise ValueError(f"{os.path.dirname(path)} holds a run started with other settings; resume it with the "
                          f"same ones or choose another --out. Differs: " + "; ".join(differ))
@@ -390,7 +393,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     config = {**spec.default_config, **(config_overrides or {}), "memory_size": recipe["memory_size"]}
     spec.check_config(config)
     final = os.path.join(out, "weights")
-    if os.path.exists(os.path.join(final, "metadata.json")):
+    finished = os.path.exists(os.path.join(final, "metadata.json"))
+    if finished and not os.path.exists(os.path.join(out, "run.json")):
         raise FileExistsError(f"{final} already holds finished weights; choose another --out")
     check_writable_folder(out, "out")
     keras.utils.set_random_seed(seed)
@@ -399,7 +403,14 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         "model": name, "data": {"folder": folder, "tasks": list(parse_tasks(tasks)),
                                 "train_examples": int(len(train_arr["answer"])),
                                 "valid_examples": int(len(valid_arr["answer"])), "vocabulary": len(vocab)},
-        "config": config, "recipe": recipe, "seed": seed})
+        "config": config, "recipe": recipe, "seed": seed}, finished=finished)
+    if finished:  # the same run, already done (perhaps killed after its last write): its result
+        from zoo.weights import load_folder
+
+        with open(os.path.join(final, "metadata.json")) as f:
+            meta = json.load(f)
+        print(f"{final} already holds the finished weights of this run")
+        return load_folder(name, final), meta
     if recipe.get("balance_tasks"):
         train_arr, repeats = balance_tasks(train_arr)
         notes += [f"task {t}: its training questions repeated {r} times (recipe balance_tasks)"

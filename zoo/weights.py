@@ -8,11 +8,10 @@ the sha256 of each file), ``golden.npz`` and a model card ``README.md``.
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
-from zoo.io import atomic_write_json, atomic_write_text, sha256_file
+from zoo.io import atomic_write_json, atomic_write_text, make_temp_folder, sha256_file
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models")
 CHECKED_FILES = ("config.json", "model.weights.h5", "vocab.json")
@@ -91,7 +90,7 @@ def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, o
         raise FileExistsError(f"{folder} exists; pass overwrite=True (--overwrite) to replace it")
     parent = os.path.dirname(os.path.abspath(folder))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-weights-")
+    tmp = make_temp_folder(parent, ".tmp-weights-")
     try:
         atomic_write_json(os.path.join(tmp, "config.json"), model.get_config())
         model.save_weights(os.path.join(tmp, "model.weights.h5"))
