@@ -474,3 +474,16 @@ def test_training_killed_at_random_moments_resumes_to_the_same_weights(small_dat
         np.testing.assert_allclose(x, y, atol=1e-5)
     meta = [json.load(open(os.path.join(o, "weights", "metadata.json"))) for o in (whole, killed)]
     assert meta[0]["best_epoch"] == meta[1]["best_epoch"] and meta[0]["valid"] == meta[1]["valid"]
+
+
+def test_answer_names_bad_story_and_question():
+    import zoo
+
+    model = zoo.load("memn2n", weights="babi-1k", compile=False)
+    for story, question, message in [(None, "Where is Mary?", "the story must be text"),
+                                     ([1, 2], "Where is Mary?", "the story must be text"),
+                                     ("Mary went home.", 5, "the question must be text"),
+                                     ("", "Where is Mary?", "the story has no sentences"),
+                                     ("Mary went home.", "???", "the question has no words")]:
+        with pytest.raises(ValueError, match=message):
+            model.answer(story, question)

@@ -72,8 +72,12 @@ def _predict(args):
     from zoo.predict import answer
 
     if args.story and os.path.isfile(args.story):
-        with open(args.story, encoding="utf-8") as f:
-            story = f.read()
+        try:
+            with open(args.story, encoding="utf-8") as f:
+                story = f.read()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"--story {args.story}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+                             f"{err.start})") from None
     elif args.story and not any(c.isspace() for c in args.story.strip()):
         raise FileNotFoundError(f"--story {args.story!r}: no such file (a story given as text is sentences of "
                                 f"words with spaces)")
@@ -123,6 +127,8 @@ def _export(args):
     if model.vocab is None:
         raise ValueError("export needs a vocabulary: give --weights (a tag or a weight folder)")
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats:
+        raise ValueError("--format names no format; valid: saved_model, tflite, onnx (comma-separated)")
     paths = export_model(model, model.vocab, args.name, args.weights, args.out, formats,
                          get_spec(args.name).unsupported_exports, overwrite=args.overwrite)
     for kind, path in paths.items():
@@ -140,13 +146,22 @@ def _verify(args, model, paths):
 
     folder = trained_folder(args.name, args.weights)
     examples, _ = load_split(args.data_dir, folder, "all", "valid")
-    arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
+    memory = model.get_config()["memory_size"]
+    arrays = vectorize(examples, model.vocab, memory)
     batches, answers = [], []
     for inputs, y in iterate_batches(arrays, batch_size=32):
         batches.append(inputs)
         answers.append(y)
+    # And the stories longer than the window, whole: every format must keep the same last sentences.
+    long = [ex for ex in examples if len(ex.story) > memory][:256]
+    if long:
+        whole = vectorize(long, model.vocab, memory_size=max(len(ex.story) for ex in long))
+        for inputs, y in iterate_batches(whole, batch_size=32, buckets=()):
+            batches.append(inputs)
+            answers.append(y)
     results = compare(model, paths, batches, answers)
-    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (all 20 tasks):")
+    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (all 20 tasks; "
+          f"{len(long)} of them again with their whole stories, longer than the memory of {memory}):")
     print("| artefact | max abs diff | tolerance | argmax equal | accuracy | Keras accuracy | ok |")
     print("|---|---|---|---|---|---|---|")
     for kind, r in results.items():

@@ -43,6 +43,10 @@ def answer(name, weights, story, question):
 
 
 def answer_with(model, story, question):
+    if not (isinstance(story, str) or (isinstance(story, (list, tuple)) and all(isinstance(x, str) for x in story))):
+        raise ValueError(f"the story must be text or a list of sentences (strings), got {type(story).__name__}")
+    if not isinstance(question, str):
+        raise ValueError(f"the question must be text, got {type(question).__name__}")
     sentences = split_story(story) if isinstance(story, str) else list(story)
     inputs, sentences = encode(model.vocab, sentences, question, model.get_config()["memory_size"])
     logits = np.asarray(model.predict_on_batch(inputs))[0]
