@@ -487,3 +487,16 @@ def test_answer_names_bad_story_and_question():
                                      ("Mary went home.", "???", "the question has no words")]:
         with pytest.raises(ValueError, match=message):
             model.answer(story, question)
+
+
+def test_a_finished_run_run_again_gives_its_result(small_data, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["train", "memn2n", "--data-dir", small_data, "--out", out, "--epochs", "1", *TINY_RUN,
+            "--recipe", '{"linear_start_max": 1, "jit_compile": false}']
+    assert _cli(capsys, *args)[0] == 0
+    first = json.load(open(os.path.join(out, "weights", "metadata.json")))
+    code, _ = _cli(capsys, *args)
+    assert code == 0 and json.load(open(os.path.join(out, "weights", "metadata.json"))) == first
+    code, err = _cli(capsys, *args[:-2], "--recipe", '{"linear_start_max": 2, "jit_compile": false}')
+    assert code == 2 and "already holds finished weights of a run with other settings" in err
+    assert "recipe.linear_start_max: 2 (started with 1)" in err

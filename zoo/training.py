@@ -407,10 +407,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     if finished:  # the same run, already done (perhaps killed after its last write): its result
         from zoo.weights import load_folder
 
-        with open(os.path.join(final, "metadata.json")) as f:
-            meta = json.load(f)
         print(f"{final} already holds the finished weights of this run")
-        return load_folder(name, final), meta
+        return load_folder(name, final)
     if recipe.get("balance_tasks"):
         train_arr, repeats = balance_tasks(train_arr)
         notes += [f"task {t}: its training questions repeated {r} times (recipe balance_tasks)"

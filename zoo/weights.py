@@ -78,7 +78,9 @@ def load_folder(name, folder):
         raise ValueError(f"{folder} holds weights of {meta.get('model')!r}, not {name!r}")
     with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
-    model = get_spec(name).cls.from_config(config)
+    spec = get_spec(name)
+    spec.check_config({k: v for k, v in config.items() if k != "name"})  # sizes of the wrong kind: a clear error
+    model = spec.cls.from_config(config)
     model.load_weights(os.path.join(folder, "model.weights.h5"))
     object.__setattr__(model, "vocab", Vocabulary.load(os.path.join(folder, "vocab.json")))
     return model, meta
