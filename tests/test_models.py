@@ -112,8 +112,10 @@ def test_bad_config_names_the_valid_values(spec):
     counts = [key for key in ("hops", "passes", "blocks") if key in spec.default_config]
     assert counts, f"{spec.name} has no hops, passes or blocks"
     for key in counts:
-        with pytest.raises(ValueError, match=f"{key} must be 1 or more"):
+        with pytest.raises(ValueError, match=f"config key '{key}' of model '{spec.name}' must be an integer of 1"):
             spec.build(**{**spec.tiny_config, key: 0})
+        with pytest.raises(ValueError, match=f"{key} must be 1 or more"):  # the class itself checks too
+            spec.cls(**{**spec.default_config, **spec.tiny_config, key: 0})
     if "encoder" in spec.default_config:
         with pytest.raises(ValueError, match="encoder must be one of .*position"):
             spec.build(**{**spec.tiny_config, "encoder": "lstm"})
