@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import tempfile
 import time
 
 import keras
@@ -133,8 +135,6 @@ class Backup(keras.callbacks.Callback):
                 saved = json.load(f)
             best = os.path.join(checkpoint, "best.weights.h5")
             if os.path.exists(best):
-                import shutil
-
                 shutil.copyfile(best, self.schedule.best_path + ".tmp.weights.h5")
                 os.replace(self.schedule.best_path + ".tmp.weights.h5", self.schedule.best_path)
         elif os.path.exists(legacy):
@@ -153,8 +153,6 @@ class Backup(keras.callbacks.Callback):
         print(f"resumed after epoch {saved['epoch']} from {os.path.dirname(weights)}")
 
     def on_epoch_end(self, epoch, logs=None):
-        import shutil
-
         name = f"epoch-{epoch + 1:04d}"
         os.makedirs(self.folder, exist_ok=True)
         tmp = os.path.join(self.folder, ".tmp-" + name)
@@ -331,8 +329,6 @@ def check_writable_folder(path, arg):
     """Creates ``path`` if needed and checks that a file can be written in it; else ValueError naming ``arg``."""
     try:
         os.makedirs(path, exist_ok=True)
-        import tempfile
-
         fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
         os.close(fd)
         os.remove(probe)
