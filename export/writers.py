@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from export.signatures import INPUT_RULES
-from zoo.io import atomic_write_bytes, atomic_write_json, make_temp_folder, sha256_file
+from zoo.io import atomic_write_bytes, atomic_write_json, check_writable_folder, make_temp_folder, sha256_file
 
 FORMATS = ("saved_model", "tflite", "onnx")
 # Serving needs the forward pass only. The layers' custom gradients
@@ -176,14 +176,11 @@ def export_model(model, vocab, name, weights, out, formats=FORMATS, unsupported=
     existing = [p for p in targets(out, name, formats) if os.path.exists(p)]
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(existing)} exist(s); pass --overwrite to replace them")
-    try:
-        os.makedirs(out, exist_ok=True)
-        for entry in os.listdir(out):  # what an export killed midway left (its process is gone)
-            if entry.startswith(".export-") and not _alive(entry.split("-")[1]):
-                shutil.rmtree(os.path.join(out, entry), ignore_errors=True)
-        stage = make_temp_folder(out, f".export-{os.getpid()}-")
-    except OSError as err:
-        raise ValueError(f"--out {out!r}: cannot write there ({err.strerror or err})") from None
+    check_writable_folder(out, "out")
+    for entry in os.listdir(out):  # what an export killed midway left (its process is gone)
+        if entry.startswith(".export-") and not _alive(entry.split("-")[1]):
+            shutil.rmtree(os.path.join(out, entry), ignore_errors=True)
+    stage = make_temp_folder(out, f".export-{os.getpid()}-")
     export_id = uuid.uuid4().hex
     version = (_versions(os.path.join(out, name)) or [0])[-1] + 1
     try:

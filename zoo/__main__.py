@@ -35,7 +35,7 @@ def _train(args):
 
 def _check_output_file(path, flag):
     """Before any work: ``path`` can be written as a file (not a folder; its folder exists and is writable)."""
-    from zoo.training import check_writable_folder
+    from zoo.io import check_writable_folder
 
     if os.path.isdir(path):
         raise ValueError(f"{flag} {path!r} is a folder; give a file name")

@@ -20,6 +20,17 @@ def make_temp_folder(parent, prefix):
     return path
 
 
+def check_writable_folder(path, arg):
+    """Creates ``path`` if needed and checks that a file can be written in it; else ValueError naming ``arg``."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(f"--{arg} {path!r}: cannot write there ({err.strerror or err})") from None
+
+
 def atomic_write_bytes(path, data):
     """Writes ``data`` to ``path`` through a temporary file and a rename; the file's mode follows the umask."""
     folder = os.path.dirname(os.path.abspath(path))

@@ -3,13 +3,12 @@
 import json
 import os
 import shutil
-import tempfile
 import time
 
 import keras
 import numpy as np
 
-from zoo.io import atomic_write_json, atomic_write_text
+from zoo.io import atomic_write_json, atomic_write_text, check_writable_folder
 from zoo.layers.memory_read import MemoryRead
 
 
@@ -111,40 +110,31 @@ class Backup(keras.callbacks.Callback):
         self.schedule = schedule
 
     @staticmethod
-    def saved_epoch(folder):
-        """The epoch after which a run with this backup folder resumes (0 for a new run)."""
-        latest, legacy = os.path.join(folder, "latest"), os.path.join(folder, "training_metadata.json")
-        if os.path.exists(latest):
-            with open(latest) as f:
-                name = f.read().strip()
-            with open(os.path.join(folder, name, "state.json")) as f:
-                return int(json.load(f)["epoch"])
-        if os.path.exists(legacy):
-            with open(legacy) as f:
-                return int(json.load(f)["epoch"])
-        return 0
-
-    def on_train_begin(self, logs=None):
-        latest = os.path.join(self.folder, "latest")
-        legacy = os.path.join(self.folder, "latest.weights.h5")
-        if os.path.exists(latest):
-            with open(latest) as f:
-                checkpoint = os.path.join(self.folder, f.read().strip())
-            weights = os.path.join(checkpoint, "model.weights.h5")
+    def checkpoint(folder, state_path):
+        """The newest whole checkpoint in ``folder``: ``(weights, saved, best)``, with ``saved`` holding the
+        epoch and the schedule's state and ``best`` the best weights' file or None; None for a new run."""
+        if os.path.exists(os.path.join(folder, "latest")):
+            with open(os.path.join(folder, "latest")) as f:
+                checkpoint = os.path.join(folder, f.read().strip())
             with open(os.path.join(checkpoint, "state.json")) as f:
                 saved = json.load(f)
             best = os.path.join(checkpoint, "best.weights.h5")
-            if os.path.exists(best):
-                shutil.copyfile(best, self.schedule.best_path + ".tmp.weights.h5")
-                os.replace(self.schedule.best_path + ".tmp.weights.h5", self.schedule.best_path)
-        elif os.path.exists(legacy):
-            weights = legacy
-            with open(os.path.join(self.folder, "training_metadata.json")) as f:
+            return os.path.join(checkpoint, "model.weights.h5"), saved, best if os.path.exists(best) else None
+        if os.path.exists(os.path.join(folder, "latest.weights.h5")):  # keras.callbacks.BackupAndRestore's form
+            with open(os.path.join(folder, "training_metadata.json")) as f:
                 epoch = json.load(f)["epoch"]
-            with open(self.schedule.state_path) as f:
-                saved = {"epoch": epoch, "schedule": json.load(f)}
-        else:
+            with open(state_path) as f:
+                return os.path.join(folder, "latest.weights.h5"), {"epoch": epoch, "schedule": json.load(f)}, None
+        return None
+
+    def on_train_begin(self, logs=None):
+        found = self.checkpoint(self.folder, self.schedule.state_path)
+        if found is None:
             return
+        weights, saved, best = found
+        if best is not None:
+            shutil.copyfile(best, self.schedule.best_path + ".tmp.weights.h5")
+            os.replace(self.schedule.best_path + ".tmp.weights.h5", self.schedule.best_path)
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights)
@@ -325,17 +315,6 @@ def load_babi(data_dir, size, tasks, memory_size):
     return train, valid, vocab, folder, notes
 
 
-def check_writable_folder(path, arg):
-    """Creates ``path`` if needed and checks that a file can be written in it; else ValueError naming ``arg``."""
-    try:
-        os.makedirs(path, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
-        os.close(fd)
-        os.remove(probe)
-    except OSError as err:
-        raise ValueError(f"--{arg} {path!r}: cannot write there ({err.strerror or err})") from None
-
-
 def check_same_run(path, settings, finished=False):
     """A resumed run must have the settings it started with: writes them at the start, compares them after."""
     settings = json.loads(json.dumps(settings))  # tuples -> lists, as they come back from the file
@@ -377,7 +356,6 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     from zoo.weights import model_card, save_folder
 
     spec = get_spec(name)
-    check_recipe(recipe_overrides or {})
     recipe = {**spec.recipe, **(recipe_overrides or {})}
     if epochs is not None:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -411,9 +389,11 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
                   for t, r in repeats.items()]
     model = spec.build(**{**config, "vocab_size": len(vocab)})
     compile_model(model, recipe)
+    found = Backup.checkpoint(os.path.join(out, "backup"), os.path.join(out, "state.json"))
+    resumed_after = found[1]["epoch"] if found else 0
     train_ds = make_dataset(train_arr, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
                             seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts,
-                            first_epoch=Backup.saved_epoch(os.path.join(out, "backup")))
+                            first_epoch=resumed_after)
     valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts)
     best = os.path.join(out, "best.weights.h5")
     schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
