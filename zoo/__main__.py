@@ -28,9 +28,16 @@ def _train(args):
     from zoo.training import train
 
     recipe, config = _json_arg("--recipe", args.recipe), _json_arg("--config", args.config)
-    _, meta = train(args.name, args.data_dir, args.size, args.tasks, args.out, args.epochs, args.seed,
-                    recipe, config, verbose=args.verbose, command="python -m zoo " + shlex.join(sys.argv[1:]))
-    print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"]}, indent=1))
+    files = args.train is not None or args.valid is not None
+    if files and (args.size is not None or args.tasks is not None):
+        raise ValueError("--size and --tasks choose a bAbI folder; with --train/--valid files they do not apply "
+                         "(the task of each file is the N of 'qaN_' in its name, else its place in the list)")
+    _, meta = train(args.name, args.data_dir, args.size or "1k", args.tasks or "all", args.out, args.epochs,
+                    args.seed, recipe, config, verbose=args.verbose,
+                    command="python -m zoo " + shlex.join(sys.argv[1:]), train_files=args.train,
+                    valid_files=args.valid, test_files=args.test, init_weights=args.weights)
+    print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"],
+                      **({"test": meta["test"]} if "test" in meta else {})}, indent=1))
 
 
 def _check_output_file(path, flag):
@@ -54,12 +61,31 @@ def _evaluate(args):
 
     if args.json:
         _check_output_file(args.json, "--json")
+    given = [(split, getattr(args, split)) for split in ("train", "valid", "test") if getattr(args, split)]
+    if len(given) > 1:
+        raise ValueError("give one of --train, --valid, --test FILE[,FILE...] (the files of one split)")
+    if given and (args.size is not None or args.split is not None or args.tasks is not None):
+        raise ValueError("--size, --split and --tasks choose a bAbI folder's files; with --train/--valid/--test "
+                         "files they do not apply")
     model = zoo.load(args.name, weights=args.weights)
-    folder = resolve_folder(args.size or trained_folder(args.name, args.weights))
-    examples, _ = load_split(args.data_dir, folder, args.tasks, args.split)
+    if given:
+        from zoo.data.babi import load_files
+
+        split, paths = given[0]
+        examples, tasks = load_files(paths, "--" + split)
+        data = sorted(tasks)
+    else:
+        split = args.split or "valid"
+        folder = args.size or trained_folder(args.name, args.weights)
+        if folder is None:
+            raise ValueError(f"weights {args.weights!r} were trained on files, not a bAbI folder: give the files "
+                             f"to score (--valid or --test FILE[,FILE...]) or a bAbI --size")
+        folder = resolve_folder(folder)
+        examples, _ = load_split(args.data_dir, folder, args.tasks or "all", split)
+        data = os.path.join(args.data_dir, folder)
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
-    result = {"model": args.name, "weights": args.weights, "data": os.path.join(args.data_dir, folder),
-              "split": args.split, **task_errors(model, arrays)}
+    result = {"model": args.name, "weights": args.weights, "data": data, "split": split,
+              **task_errors(model, arrays)}
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:
@@ -144,8 +170,16 @@ def _verify(args, model, paths):
     from zoo.data.pipeline import iterate_batches, vectorize
     from zoo.weights import trained_folder
 
-    folder = trained_folder(args.name, args.weights)
-    examples, _ = load_split(args.data_dir, folder, "all", "valid")
+    if args.valid:
+        from zoo.data.babi import load_files
+
+        examples, folder = load_files(args.valid, "--valid")[0], "the --valid files"
+    else:
+        folder = trained_folder(args.name, args.weights)
+        if folder is None:
+            raise ValueError(f"weights {args.weights!r} were trained on files, not a bAbI folder: give --valid "
+                             f"FILE[,FILE...] for --verify")
+        examples, _ = load_split(args.data_dir, folder, "all", "valid")
     memory = model.get_config()["memory_size"]
     arrays = vectorize(examples, model.vocab, memory)
     batches, answers = [], []
@@ -160,7 +194,7 @@ def _verify(args, model, paths):
             batches.append(inputs)
             answers.append(y)
     results = compare(model, paths, batches, answers)
-    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (all 20 tasks; "
+    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (every task; "
           f"{len(long)} of them again with their whole stories, longer than the memory of {memory}):")
     print("| artefact | max abs diff | tolerance | argmax equal | accuracy | Keras accuracy | ok |")
     print("|---|---|---|---|---|---|---|")
@@ -179,7 +213,7 @@ def _verify_text(model, saved_model, examples, per_task=10):
     from export.runners import SavedModelRunner
 
     runner = SavedModelRunner(saved_model)
-    chosen = [ex for t in range(1, 21) for ex in [e for e in examples if e.task == t][:per_task]]
+    chosen = [ex for t in sorted({e.task for e in examples}) for ex in [e for e in examples if e.task == t][:per_task]]
     memory = model.get_config()["memory_size"]
     agree = right = 0
     for ex in chosen:
@@ -208,8 +242,15 @@ def main(argv=None):
     t = sub.add_parser("train", help="train a model on bAbI with its paper recipe (resumes an interrupted --out)")
     t.add_argument("name")
     t.add_argument("--data-dir", default=DEFAULT_DATA)
-    t.add_argument("--size", default="1k", help="1k, 10k, or a bAbI folder name")
-    t.add_argument("--tasks", default="all", help="'all' or task numbers, e.g. 1,2,3")
+    t.add_argument("--size", default=None, help="1k (default), 10k, or a bAbI folder name")
+    t.add_argument("--tasks", default=None, help="'all' (default) or task numbers, e.g. 1,2,3")
+    t.add_argument("--train", metavar="FILE[,FILE...]", help="bAbI-format training files of any names, instead "
+                   "of a bAbI folder (with --valid)")
+    t.add_argument("--valid", metavar="FILE[,FILE...]", help="bAbI-format valid files: the best epoch is chosen "
+                   "on them")
+    t.add_argument("--test", metavar="FILE[,FILE...]", help="bAbI-format files scored at the end (in the card)")
+    t.add_argument("--weights", help="start from these weights (a tag or a weight folder): their config and "
+                   "vocabulary are kept")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, default=None, help="epochs after linear start (default: the recipe's)")
     t.add_argument("--seed", type=int, default=0)
@@ -223,8 +264,11 @@ def main(argv=None):
     e.add_argument("--weights", required=True, help="a tag (see `list`) or a weight folder")
     e.add_argument("--data-dir", default=DEFAULT_DATA)
     e.add_argument("--size", default=None, help="1k, 10k or a folder (default: the data the weights were trained on)")
-    e.add_argument("--tasks", default="all")
-    e.add_argument("--split", default="valid", choices=["train", "valid", "test"])
+    e.add_argument("--tasks", default=None, help="'all' (default) or task numbers")
+    e.add_argument("--split", default=None, choices=["train", "valid", "test"], help="default: valid")
+    for split in ("train", "valid", "test"):
+        e.add_argument(f"--{split}", metavar="FILE[,FILE...]", help=f"score bAbI-format {split} files of any "
+                       f"names instead of a bAbI folder's")
     e.add_argument("--json", help="write the result to this file")
     e.set_defaults(func=_evaluate)
 
@@ -243,6 +287,8 @@ def main(argv=None):
     x.add_argument("--overwrite", action="store_true", help="replace existing artefacts")
     x.add_argument("--verify", action="store_true", help="check every artefact against Keras on bAbI valid")
     x.add_argument("--data-dir", default=DEFAULT_DATA, help="for --verify")
+    x.add_argument("--valid", metavar="FILE[,FILE...]", help="for --verify: bAbI-format files instead of the "
+                   "valid split the weights were trained on")
     x.set_defaults(func=_export)
 
     d = sub.add_parser("demo", help="answer questions about an embedded story with shipped weights (offline)")

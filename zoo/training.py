@@ -279,8 +279,8 @@ def balance_tasks(arrays):
     return {k: v[index] for k, v in arrays.items()}, {int(t): int(r) for t, r in zip(tasks, times) if r > 1}
 
 
-def load_babi(data_dir, size, tasks, memory_size):
-    """Train and valid arrays of a bAbI size, the vocabulary and notes.
+def babi_examples(data_dir, size, tasks):
+    """Train and valid examples of a bAbI size, its folder and notes.
 
     A task whose training file is missing (task 3 of the 10k data in the
     shared copy) is trained on the 1k file of the same task (``en``), less
@@ -288,8 +288,6 @@ def load_babi(data_dir, size, tasks, memory_size):
     says so.
     """
     from zoo.data.babi import load_split, resolve_folder
-    from zoo.data.pipeline import vectorize
-    from zoo.data.vocab import Vocabulary
 
     folder = resolve_folder(size)
     train_ex, missing = load_split(data_dir, folder, tasks, "train", skip_missing=True)
@@ -308,10 +306,37 @@ def load_babi(data_dir, size, tasks, memory_size):
             notes.append(f"task {task}: no training file in {folder} (missing from the data copy); trained on "
                          f"the {len(kept)} questions of en/qa{task} train whose stories are not in the valid split "
                          f"({len(small) - len(kept)} dropped)")
-    vocab = Vocabulary.from_examples(train_ex)
+    return train_ex, valid_ex, folder, notes
+
+
+def to_arrays(train_ex, valid_ex, memory_size, vocab=None):
+    """Train and valid arrays and the vocabulary (built from the training examples unless given)."""
+    from zoo.data.pipeline import vectorize
+    from zoo.data.vocab import Vocabulary
+
+    vocab = vocab or Vocabulary.from_examples(train_ex)
     train = vectorize(train_ex, vocab, memory_size)
     valid = vectorize(valid_ex, vocab, memory_size, sentence_size=train["story"].shape[2],
                       query_size=train["query"].shape[1])
+    return train, valid, vocab
+
+
+def unknown_words(examples, vocab):
+    """Words of ``examples`` that ``vocab`` lacks, how many questions read one, and the unknown answers."""
+    words, questions = set(), 0
+    for ex in examples:
+        missing = {w for s in ex.story for w in s if w not in vocab.index} | \
+            {w for w in ex.query if w not in vocab.index}
+        words |= missing
+        questions += bool(missing)
+    answers = sorted({ex.answer for ex in examples if ex.answer not in vocab.index})
+    return sorted(words), questions, answers
+
+
+def load_babi(data_dir, size, tasks, memory_size):
+    """Train and valid arrays of a bAbI size, the vocabulary, the folder and notes (see :func:`babi_examples`)."""
+    train_ex, valid_ex, folder, notes = babi_examples(data_dir, size, tasks)
+    train, valid, vocab = to_arrays(train_ex, valid_ex, memory_size)
     return train, valid, vocab, folder, notes
 
 
@@ -340,20 +365,30 @@ def check_same_run(path, settings, finished=False):
 
 
 def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, seed=0,
-          recipe_overrides=None, config_overrides=None, verbose=2, command=""):
+          recipe_overrides=None, config_overrides=None, verbose=2, command="", train_files=None,
+          valid_files=None, test_files=None, init_weights=None):
     """Trains a registered model on bAbI with its paper recipe.
 
     Checkpoints to ``out/backup`` every epoch and resumes from there when
     started again with the same ``out``; logs to TensorBoard in ``out/logs``.
     At the end ``out/weights`` is a complete weight folder (best epoch on
     valid), loadable with ``zoo.load(name, weights=out + "/weights")``.
+
+    ``train_files`` and ``valid_files`` (paths, a list or comma-separated;
+    ``size`` and ``tasks`` then unused) train on bAbI-format files of any
+    names instead of a bAbI folder; ``test_files`` are scored at the end
+    (not used for choosing). ``init_weights`` (a shipped tag or a weight
+    folder) starts from those weights, with their config and vocabulary:
+    words of the new data unknown to it read as ``<unk>``, and a note says
+    how many.
     """
     import platform
 
-    from zoo.data.babi import parse_tasks
+    from zoo.data.babi import load_files, parse_tasks
     from zoo.data.pipeline import make_dataset
     from zoo.registry import get_spec
-    from zoo.weights import model_card, save_folder
+    from zoo.io import sha256_file
+    from zoo.weights import load_folder, model_card, resolve, save_folder
 
     spec = get_spec(name)
     recipe = {**spec.recipe, **(recipe_overrides or {})}
@@ -361,10 +396,28 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be an integer of 1 or more, got {epochs!r}")
         recipe["epochs"] = epochs
-    check_recipe(recipe)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    config = {**spec.default_config, **(config_overrides or {}), "memory_size": recipe["memory_size"]}
+    init = None
+    if init_weights is not None:
+        if config_overrides:
+            raise ValueError(f"config overrides {sorted(config_overrides)} do not apply when starting from weights "
+                             f"{init_weights!r} (--weights): their config is fixed")
+        init_folder = resolve(name, init_weights)
+        init_model, _ = load_folder(name, init_folder)
+        config = {k: v for k, v in init_model.get_config().items() if k != "name"}
+        if recipe.get("memory_size", config["memory_size"]) != config["memory_size"] and \
+                "memory_size" in (recipe_overrides or {}):
+            raise ValueError(f"recipe key 'memory_size' is {recipe['memory_size']}, but weights {init_weights!r} "
+                             f"have a memory of {config['memory_size']} sentences")
+        recipe["memory_size"] = config["memory_size"]
+        if "linear_start" not in (recipe_overrides or {}):  # trained weights need no linear start; it undoes them
+            recipe["linear_start"] = False
+        init = {"weights": os.fspath(init_weights), "folder": os.path.abspath(init_folder),
+                "sha256": sha256_file(os.path.join(init_folder, "model.weights.h5"))}
+    else:
+        config = {**spec.default_config, **(config_overrides or {}), "memory_size": recipe["memory_size"]}
+    check_recipe(recipe)
     spec.check_config(config)
     final = os.path.join(out, "weights")
     finished = os.path.exists(os.path.join(final, "metadata.json"))
@@ -372,15 +425,36 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         raise FileExistsError(f"{final} already holds finished weights; choose another --out")
     check_writable_folder(out, "out")
     keras.utils.set_random_seed(seed)
-    train_arr, valid_arr, vocab, folder, notes = load_babi(data_dir, size, tasks, recipe["memory_size"])
+    if train_files is not None or valid_files is not None:
+        if train_files is None or valid_files is None:
+            raise ValueError("training files and valid files go together (--train FILE[,FILE...] --valid "
+                             "FILE[,FILE...]): the best epoch is chosen on the valid files")
+        train_ex, train_tasks = load_files(train_files, "--train")
+        valid_ex, valid_tasks = load_files(valid_files, "--valid")
+        folder, notes = None, []
+        data = {"folder": None, "files": {"train": train_tasks, "valid": valid_tasks},
+                "tasks": sorted(set(train_tasks.values()) | set(valid_tasks.values()))}
+    else:
+        train_ex, valid_ex, folder, notes = babi_examples(data_dir, size, tasks)
+        data = {"folder": folder, "tasks": list(parse_tasks(tasks))}
+    test_ex = load_files(test_files, "--test")[0] if test_files is not None else None
+    if init is not None:
+        unknown, questions, answers = unknown_words(train_ex + valid_ex, init_model.vocab)
+        note = (f"started from weights {init['weights']} ({init['folder']}) with their vocabulary of "
+                f"{len(init_model.vocab)} words: {len(unknown)} words of the new data are unknown to it and read as "
+                f"<unk> (in {questions} of {len(train_ex) + len(valid_ex)} questions)"
+                + (f": {', '.join(unknown[:20])}{' ...' if len(unknown) > 20 else ''}" if unknown else "")
+                + (f"; {len(answers)} answers are unknown to it and cannot be given: {', '.join(answers[:20])}"
+                   if answers else ""))
+        print(note)
+        notes.append(note)
+    train_arr, valid_arr, vocab = to_arrays(train_ex, valid_ex, recipe["memory_size"],
+                                            init_model.vocab if init is not None else None)
+    data.update(train_examples=int(len(train_arr["answer"])), valid_examples=int(len(valid_arr["answer"])))
     check_same_run(os.path.join(out, "run.json"), {
-        "model": name, "data": {"folder": folder, "tasks": list(parse_tasks(tasks)),
-                                "train_examples": int(len(train_arr["answer"])),
-                                "valid_examples": int(len(valid_arr["answer"])), "vocabulary": len(vocab)},
-        "config": config, "recipe": recipe, "seed": seed}, finished=finished)
+        "model": name, "data": {**data, "vocabulary": len(vocab)},
+        "config": config, "recipe": recipe, "seed": seed, **({"init": init} if init else {})}, finished=finished)
     if finished:  # the same run, already done (perhaps killed after its last write): its result
-        from zoo.weights import load_folder
-
         print(f"{final} already holds the finished weights of this run")
         return load_folder(name, final)
     if recipe.get("balance_tasks"):
@@ -390,6 +464,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     model = spec.build(**{**config, "vocab_size": len(vocab)})
     compile_model(model, recipe)
     found = Backup.checkpoint(os.path.join(out, "backup"), os.path.join(out, "state.json"))
+    if init is not None and not found:  # a resumed run reads its own checkpoint instead
+        model.set_weights(init_model.get_weights())
     resumed_after = found[1]["epoch"] if found else 0
     train_ds = make_dataset(train_arr, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
                             seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts,
@@ -407,17 +483,20 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
               verbose=verbose)
     model.load_weights(best)
     result = task_errors(model, valid_arr)
+    tag = os.path.basename(os.path.abspath(out)) if folder is None else f"babi-{size}" if size in ("1k", "10k") else folder
     meta = {
-        "model": name, "tag": f"babi-{size}" if size in ("1k", "10k") else folder, "paper": spec.paper,
-        "config": model.get_config(), "parameters": int(model.count_params()),
-        "data": {"folder": folder, "tasks": list(parse_tasks(tasks)), "train_examples": int(len(train_arr["answer"])),
-                 "valid_examples": int(len(valid_arr["answer"]))},
-        "recipe": recipe, "seed": seed,
+        "model": name, "tag": tag, "paper": spec.paper,
+        "config": model.get_config(), "parameters": int(model.count_params()), "data": data,
+        "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
         "supervision": spec.supervision, "best_epoch": schedule.state["best_epoch"],
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},
     }
+    if test_ex is not None:
+        from zoo.data.pipeline import vectorize
+
+        meta["test"] = task_errors(model, vectorize(test_ex, vocab, recipe["memory_size"]))
     golden = {k: v[:8] for k, v in next(iter(make_dataset(valid_arr, 8)))[0].items()}
     golden = {k: np.asarray(v) for k, v in golden.items()}
     save_folder(model, vocab, final, meta, golden_inputs=golden, card=model_card)

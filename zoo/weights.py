@@ -47,7 +47,8 @@ def read_metadata(folder):
 
 
 def trained_folder(name, weights):
-    """The bAbI folder (``en-valid``, ``en-valid-10k``, ...) that shipped or saved weights were trained on."""
+    """The bAbI folder (``en-valid``, ``en-valid-10k``, ...) that shipped or saved weights were trained on;
+    None for weights trained on files given by path."""
     return read_metadata(resolve(name, weights)).get("data", {}).get("folder", "en-valid")
 
 
@@ -120,6 +121,26 @@ def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, o
     return metadata
 
 
+def _data_lines(data):
+    if data.get("files"):
+        lines = [f"- bAbI-format files, tasks {data.get('tasks')}, trained jointly on {data.get('train_examples')} "
+                 f"questions, chosen on {data.get('valid_examples')} valid questions:"]
+        lines += [f"  - {split}: `{path}` (task {task})" for split, files in data["files"].items()
+                  for path, task in files.items()]
+        return "\n".join(lines)
+    return (f"- bAbI v1.2 (CC BY 3.0), folder `{data.get('folder')}`, tasks {data.get('tasks')}, trained jointly on "
+            f"the `train` split ({data.get('train_examples')} questions), chosen on the `valid` split "
+            f"({data.get('valid_examples')} questions).")
+
+
+def _test_lines(test):
+    if not test:
+        return ""
+    rows = ", ".join(f"{t}: {e:.1f}" for t, e in test["tasks"].items())
+    return (f"Error (%) on the --test files (scored once at the end, not used for choosing): mean "
+            f"{test['mean_error']} %; per task {rows}\n\n")
+
+
 def model_card(meta):
     """A model card (markdown) from a weight folder's metadata."""
     ev = meta.get("valid", {})
@@ -132,7 +153,7 @@ def model_card(meta):
 {meta.get('paper', '')}
 
 ## Data
-- bAbI v1.2 (CC BY 3.0), folder `{meta.get('data', {}).get('folder')}`, tasks {meta.get('data', {}).get('tasks')}, trained jointly on the `train` split ({meta.get('data', {}).get('train_examples')} questions), chosen on the `valid` split ({meta.get('data', {}).get('valid_examples')} questions).
+{_data_lines(meta.get('data', {}))}
 - Vocabulary: {meta.get('vocab_size')} words (`vocab.json`, 0 = padding, 1 = unknown). Memory: last {meta.get('config', {}).get('memory_size')} sentences.
 {notes}
 
@@ -153,7 +174,7 @@ Mean {ev.get('mean_error')} %, failed tasks (> 5 %): {ev.get('failed_tasks')}
 |---|---|
 {rows}
 
-Measured with: `{meta.get('command', '')}`
+{_test_lines(meta.get('test'))}Measured with: `{meta.get('command', '')}`
 
 ## Inputs and outputs
 - `story` int32 [batch, memory, words], oldest sentence first, padded with 0 at the end; `query` int32 [batch, words].

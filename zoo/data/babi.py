@@ -214,3 +214,56 @@ def load_split(data_dir, folder="en-valid", tasks="all", split="train", skip_mis
     if not examples:
         raise FileNotFoundError(f"no bAbI examples for split {split!r} of tasks {tasks} in {data_dir}/{folder}")
     return examples, missing
+
+
+_TASK_IN_NAME = re.compile(r"qa(\d+)_")
+
+
+_GIVEN_TASK = re.compile(r"^(.*):(\d+)$")
+
+
+def split_paths(paths, flag="files"):
+    """'a.txt,b.txt:3' or a list of such -> [(path, task or None)]; each path must be a file.
+
+    ``FILE:N`` gives the file's task, N from 1 to 20."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [p for p in os.fspath(paths).split(",") if p.strip()]
+    if not paths:
+        raise ValueError(f"{flag} names no file; give FILE[,FILE...] in bAbI format (FILE:N gives its task N)")
+    found = []
+    for path in map(os.fspath, paths):
+        task, given = None, _GIVEN_TASK.match(path)
+        if given and not os.path.exists(path):
+            path, task = given.group(1), int(given.group(2))
+            if task not in TASKS:
+                raise ValueError(f"{flag}: {path}:{task}: a task is a number from 1 to 20")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{flag}: no such file {path!r}")
+        found.append((path, task))
+    return found
+
+
+def file_tasks(paths, flag="files"):
+    """[(path, task)]: N where given as ``FILE:N``, else the N of 'qaN_' in the file's name (the official names
+    keep their tasks), else its place in the list (1, 2, ...: one file is task 1)."""
+    tasks = []
+    for place, (path, task) in enumerate(split_paths(paths, flag), start=1):
+        named = _TASK_IN_NAME.search(os.path.basename(path))
+        tasks.append((path, task or (int(named.group(1)) if named else place)))
+    return tasks
+
+
+def load_files(paths, flag="files", max_words=MAX_WORDS):
+    """Examples of bAbI-format files given by path (any names; tasks as :func:`file_tasks`).
+
+    Returns (examples, {path: task}); a malformed file raises BabiFormatError with file and line.
+    """
+    examples, tasks = [], {}
+    for path, task in file_tasks(paths, flag):
+        found = parse_file(path, task=task, max_words=max_words)
+        if not found:
+            raise BabiFormatError(path, 1, "no question in this file (a question is 'ID question<TAB>answer<TAB>"
+                                           "supporting ids')")
+        examples.extend(found)
+        tasks[os.path.abspath(path)] = task
+    return examples, tasks
