@@ -1,5 +1,5 @@
 """Export zoo models to SavedModel (TF Serving), TFLite and ONNX, and check them against Keras."""
 
-from export.writers import FORMATS, export_model
+from .writers import FORMATS, export_model
 
 __all__ = ["FORMATS", "export_model"]

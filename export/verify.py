@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from export.runners import RUNNERS, TOLERANCE
-from export.signatures import reference
+from .runners import RUNNERS, TOLERANCE
+from .signatures import reference
 
 
 def keras_probabilities(model, inputs):

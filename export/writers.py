@@ -16,7 +16,7 @@ import shutil
 import keras
 import tensorflow as tf
 
-from export.signatures import INPUT_RULES
+from .signatures import INPUT_RULES
 from zoo.io import atomic_write_bytes, atomic_write_json, check_writable_folder, make_temp_folder, sha256_file
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -90,7 +90,7 @@ def write_tflite(model, vocab, name, weights, stage):
     converter cannot take the vocabulary table of ``answer_text``), kept in
     ``stage`` too, so that it goes with the rest of the staging folder.
     """
-    from export.signatures import ServingModule
+    from .signatures import ServingModule
 
     targets = {False: os.path.join(stage, f"{name}.tflite"), True: os.path.join(stage, f"{name}.int8.tflite")}
     module = ServingModule(model)
@@ -112,7 +112,7 @@ def write_onnx(model, vocab, name, weights, stage):
     import onnx
     import tf2onnx
 
-    from export.signatures import ID_SIGNATURE, ids_function
+    from .signatures import ID_SIGNATURE, ids_function
 
     target = os.path.join(stage, f"{name}.onnx")
     proto, _ = tf2onnx.convert.from_function(ids_function(model), input_signature=ID_SIGNATURE, opset=OPSET)
@@ -159,7 +159,7 @@ def export_model(model, vocab, name, weights, out, formats=FORMATS, unsupported=
     """
     import uuid
 
-    from export.signatures import ServingModule
+    from .signatures import ServingModule
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:

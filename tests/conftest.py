@@ -45,3 +45,25 @@ def babi_dir(tmp_path):
         _write_babi(root, "en-valid", 19, split, STORY_19 * (4 if split == "train" else 1))
     _write_babi(root, "en", 1, "train", STORY_1, name="single-supporting-fact")
     return root
+
+
+def bare_python(folder):
+    """A fresh venv's python in ``folder`` that has this environment's packages (through a .pth line) but not
+    their .pth hooks: the editable install of zoo that setup.sh makes is absent from it."""
+    import subprocess
+    import sysconfig
+
+    venv = os.path.join(folder, "venv")
+    if not os.path.exists(venv):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+        python = os.path.join(venv, "bin", "python")
+        site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        with open(os.path.join(site, "deps.pth"), "w") as f:
+            f.write(sysconfig.get_paths()["purelib"] + "\n")
+    return os.path.join(venv, "bin", "python")
+
+
+@pytest.fixture(scope="session")
+def python_without_zoo(tmp_path_factory):
+    return bare_python(str(tmp_path_factory.mktemp("bare")))

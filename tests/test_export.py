@@ -65,7 +65,7 @@ def test_metadata_beside_each_artefact(exported):
             assert meta["sha256"][os.path.basename(path)] == sha256_file(path)
 
 
-def test_saved_model_and_onnx_run_without_zoo(exported):
+def test_saved_model_and_onnx_run_without_zoo(exported, python_without_zoo):
     """A fresh Python that cannot import zoo serves the SavedModel (both signatures) and the ONNX file."""
     spec, model, out, paths = exported
     if "saved_model" not in paths or "onnx" not in paths:
@@ -90,7 +90,7 @@ p1 = sm.signatures["serving_default"](story=tf.constant(ids), query=tf.constant(
 p2 = ort.InferenceSession({paths['onnx']!r}).run(["probabilities"], {{"story": ids, "query": q}})[0]
 print(json.dumps({{"answers": [a.decode() for a in out["answer"].numpy()], "diff": float(abs(p1 - p2).max())}}))
 """
-    proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, cwd=out, timeout=300)
+    proc = subprocess.run([python_without_zoo, "-I", "-c", script], capture_output=True, text=True, cwd=out, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["answers"] == expected

@@ -144,10 +144,23 @@ def _demo(args):
         print(f"Q: {question:22s} A: {result['answer']:10s} (last hop attends to: {focus!r})")
 
 
+def _exporters(module=""):
+    """The exporters (``export`` + module): ``zoo.export`` in an installed wheel, the checkout's ``export/``."""
+    import importlib
+
+    try:
+        return importlib.import_module("zoo.export" + module)
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("zoo.export"):
+            raise
+        return importlib.import_module("export" + module)
+
+
 def _export(args):
     import zoo
-    from export import export_model
     from zoo.registry import get_spec
+
+    export_model = _exporters().export_model
 
     model = zoo.load(args.name, weights=args.weights, compile=False)
     if model.vocab is None:
@@ -165,7 +178,7 @@ def _export(args):
 
 def _verify(args, model, paths):
     """Parity on real bAbI valid batches, with the accuracy of each artefact."""
-    from export.verify import compare
+    compare = _exporters(".verify").compare
     from zoo.data.babi import load_split
     from zoo.data.pipeline import iterate_batches, vectorize
     from zoo.weights import trained_folder
@@ -210,7 +223,7 @@ def _verify(args, model, paths):
 
 def _verify_text(model, saved_model, examples, per_task=10):
     """The answer_text signature on raw story text agrees with Keras and the gold answers."""
-    from export.runners import SavedModelRunner
+    SavedModelRunner = _exporters(".runners").SavedModelRunner
 
     runner = SavedModelRunner(saved_model)
     chosen = [ex for t in sorted({e.task for e in examples}) for ex in [e for e in examples if e.task == t][:per_task]]

@@ -13,7 +13,11 @@ import numpy as np
 
 from zoo.io import atomic_write_json, atomic_write_text, make_temp_folder, sha256_file
 
-ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models")
+# The shipped weights: saved_models/ beside zoo/ in a checkout (and an editable install), zoo/saved_models/ in
+# an installed wheel (the package data of zoo.saved_models).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = next((p for p in (os.path.join(os.path.dirname(_HERE), "saved_models"), os.path.join(_HERE, "saved_models"))
+             if os.path.isdir(p)), os.path.join(_HERE, "saved_models"))
 CHECKED_FILES = ("config.json", "model.weights.h5", "vocab.json")
 
 
