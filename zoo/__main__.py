@@ -111,7 +111,31 @@ def _predict(args):
         story = args.story
     else:
         story = sys.stdin.read()
-    result = answer(args.name, args.weights, story, args.question)
+    if args.plot:
+        _check_output_file(args.plot, "--plot")
+        if os.path.exists(args.plot) and not args.overwrite:
+            raise FileExistsError(f"--plot {args.plot!r} exists; pass --overwrite to replace it")
+    supporting = []
+    if args.supporting:
+        try:
+            supporting = [int(s) - 1 for s in args.supporting.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"--supporting takes sentence numbers from 1 separated by commas, got "
+                             f"{args.supporting!r}") from None
+    if supporting and not args.plot:
+        raise ValueError("--supporting marks sentences in the --plot picture; give --plot FILE.png")
+    if args.plot:
+        import zoo
+        from zoo.plot import explain_figure
+
+        model = zoo.load(args.name, weights=args.weights, compile=False)
+        result = model.answer(story, args.question)
+        if any(not 0 <= i < len(result["sentences"]) for i in supporting):
+            raise ValueError(f"--supporting {args.supporting}: the story holds sentences 1 to "
+                             f"{len(result['sentences'])} in memory")
+        explain_figure(model, story, args.question, supporting=supporting, path=args.plot, overwrite=args.overwrite)
+    else:
+        result = answer(args.name, args.weights, story, args.question)
     print(f"answer: {result['answer']}")
     for step, weights in zip(result["steps"], result["attention"]):
         print(f"{step}:")
@@ -120,6 +144,8 @@ def _predict(args):
             continue
         for sentence, w in zip(result["sentences"], weights):
             print(f"  {w:6.3f}  {sentence}")
+    if args.plot:
+        print(f"picture: {args.plot}")
 
 
 DEMO_STORY = """Mary moved to the bathroom.
@@ -290,6 +316,9 @@ def main(argv=None):
     r.add_argument("--weights", required=True)
     r.add_argument("--story", help="a story file, or the story text (sentences end with '.'); default stdin")
     r.add_argument("--question", required=True)
+    r.add_argument("--plot", metavar="FILE.png", help="draw what the model reads (zoo.plot) to this file")
+    r.add_argument("--supporting", metavar="N[,N...]", help="sentence numbers (from 1) to mark in the picture")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
     r.set_defaults(func=_predict)
 
     x = sub.add_parser("export", help="SavedModel (TF Serving), TFLite (float, int8) and ONNX, with metadata")

@@ -35,6 +35,24 @@ def encode(vocab, sentences, question, memory_size):
     return {"story": story, "query": query}, sentences
 
 
+def on_sentences(explained, n):
+    """``explain`` output of a batch with the weights over hashed memory slots (KV-MemNN's ``kept_slots``,
+    the sentence of each slot, -1 for none) put back on the ``n`` sentences they read."""
+    if "kept_slots" not in explained:
+        return explained
+    kept = np.asarray(explained["kept_slots"])
+    out = dict(explained)
+    for key, value in explained.items():
+        if key.startswith("attention_hop_") and np.asarray(value).shape == kept.shape:
+            back = np.zeros((kept.shape[0], n), np.float32)
+            for b, (slots, weights) in enumerate(zip(kept, np.asarray(value))):
+                for slot, weight in zip(slots, weights):
+                    if 0 <= slot < n:
+                        back[b, slot] += weight
+            out[key] = back
+    return out
+
+
 def answer(name, weights, story, question):
     """Loads a model and answers; returns the answer, sentences and attention per hop."""
     import zoo
@@ -50,7 +68,7 @@ def answer_with(model, story, question):
     sentences = split_story(story) if isinstance(story, str) else list(story)
     inputs, sentences = encode(model.vocab, sentences, question, model.get_config()["memory_size"])
     logits = np.asarray(model.predict_on_batch(inputs))[0]
-    inner = model.explain(inputs)
+    inner = on_sentences(model.explain(inputs), len(sentences))
     # Weights over the sentences: attention per hop, or the DMN's gates per pass.
     steps = sorted((k for k in inner if k.startswith(("attention_hop_", "gate_pass_"))),
                    key=lambda k: (k.rsplit("_", 1)[0], int(k.rsplit("_", 1)[1])))
