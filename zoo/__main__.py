@@ -219,6 +219,7 @@ def _verify(args, model, paths):
             raise ValueError(f"weights {args.weights!r} were trained on files, not a bAbI folder: give --valid "
                              f"FILE[,FILE...] for --verify")
         examples, _ = load_split(args.data_dir, folder, "all", "valid")
+        folder = f"{folder} valid"
     memory = model.get_config()["memory_size"]
     arrays = vectorize(examples, model.vocab, memory)
     batches, answers = [], []
@@ -233,7 +234,7 @@ def _verify(args, model, paths):
             batches.append(inputs)
             answers.append(y)
     results = compare(model, paths, batches, answers)
-    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} valid (every task; "
+    print(f"\nparity on {sum(len(a) for a in answers)} questions of {folder} (every task; "
           f"{len(long)} of them again with their whole stories, longer than the memory of {memory}):")
     print("| artefact | max abs diff | tolerance | argmax equal | accuracy | Keras accuracy | ok |")
     print("|---|---|---|---|---|---|---|")
