@@ -1,4 +1,4 @@
-"""Command line: python -m zoo train | evaluate | predict | export | demo | list."""
+"""Command line: python -m zoo train | evaluate | predict | export | demo | serve | list."""
 
 import argparse
 import json
@@ -268,6 +268,17 @@ def _verify_text(model, saved_model, examples, per_task=10):
         raise ValueError("the answer_text signature disagrees with Keras")
 
 
+def _serve(args):
+    from zoo.serve import make_server
+
+    server = make_server(args.port)
+    print(f"serving the demo page on http://127.0.0.1:{server.port}/ (local address only; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
 def _list(args):
     import zoo
 
@@ -338,6 +349,10 @@ def main(argv=None):
     d.add_argument("name", nargs="?", default="memn2n")
     d.add_argument("--weights", default="babi-1k")
     d.set_defaults(func=_demo)
+
+    v = sub.add_parser("serve", help="a local demo page and JSON endpoint (needs the serve extra: Flask)")
+    v.add_argument("--port", type=int, default=8000, help="on 127.0.0.1; 0 picks a free port")
+    v.set_defaults(func=_serve)
 
     ls = sub.add_parser("list", help="registered models and their shipped weights")
     ls.add_argument("pattern", nargs="?")
