@@ -31,7 +31,7 @@ def _train(args):
     files = args.train is not None or args.valid is not None
     if files and (args.size is not None or args.tasks is not None):
         raise ValueError("--size and --tasks choose a bAbI folder; with --train/--valid files they do not apply "
-                         "(the task of each file is the N of 'qaN_' in its name, else its place in the list)")
+                         "(a file's task: FILE:N, else the N of 'qaN_' in its name, else its place in the list)")
     _, meta = train(args.name, args.data_dir, args.size or "1k", args.tasks or "all", args.out, args.epochs,
                     args.seed, recipe, config, verbose=args.verbose,
                     command="python -m zoo " + shlex.join(sys.argv[1:]), train_files=args.train,
@@ -188,6 +188,8 @@ def _export(args):
 
     export_model = _exporters().export_model
 
+    if args.valid and not args.verify:
+        raise ValueError("--valid names the files of --verify; give --verify too")
     model = zoo.load(args.name, weights=args.weights, compile=False)
     if model.vocab is None:
         raise ValueError("export needs a vocabulary: give --weights (a tag or a weight folder)")
@@ -271,7 +273,10 @@ def _verify_text(model, saved_model, examples, per_task=10):
 def _serve(args):
     from zoo.serve import make_server
 
-    server = make_server(args.port)
+    try:
+        server = make_server(args.port)
+    except ImportError as err:  # Flask is an extra: one line that says how to get it
+        raise ValueError(str(err)) from None
     print(f"serving the demo page on http://127.0.0.1:{server.port}/ (local address only; Ctrl-C stops)")
     try:
         server.serve_forever()

@@ -406,8 +406,7 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         init_folder = resolve(name, init_weights)
         init_model, _ = load_folder(name, init_folder)
         config = {k: v for k, v in init_model.get_config().items() if k != "name"}
-        if recipe.get("memory_size", config["memory_size"]) != config["memory_size"] and \
-                "memory_size" in (recipe_overrides or {}):
+        if (recipe_overrides or {}).get("memory_size", config["memory_size"]) != config["memory_size"]:
             raise ValueError(f"recipe key 'memory_size' is {recipe['memory_size']}, but weights {init_weights!r} "
                              f"have a memory of {config['memory_size']} sentences")
         recipe["memory_size"] = config["memory_size"]
