@@ -11,13 +11,13 @@ Each model names its weights over the sentences in ``explain`` the same way: ``a
 panel, sentences down and hops, passes, heads or memory blocks across.
 """
 
+import io
 import os
 import re
-import shutil
 
 import numpy as np
 
-from zoo.io import make_temp_folder
+from zoo.io import atomic_write_bytes
 
 _STEP = re.compile(r"^(attention_hop|gate_pass|heads_hop)_(\d+)$")
 
@@ -104,12 +104,7 @@ def explain_figure(model, story, question, supporting=None, path=None, overwrite
     fig.suptitle(f"{model.name}  Q: {question}  A: {result['answer']}", fontsize=10)
     fig.tight_layout()
     if path is not None:
-        folder = os.path.dirname(os.path.abspath(path))
-        tmp = make_temp_folder(folder, ".tmp-plot-")
-        try:
-            written = os.path.join(tmp, os.path.basename(path))
-            fig.savefig(written, dpi=120)
-            os.replace(written, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=os.path.splitext(path)[1].lstrip(".").lower() or "png", dpi=120)
+        atomic_write_bytes(path, buffer.getvalue())
     return fig
