@@ -35,7 +35,8 @@ def _train(args):
     _, meta = train(args.name, args.data_dir, args.size or "1k", args.tasks or "all", args.out, args.epochs,
                     args.seed, recipe, config, verbose=args.verbose,
                     command="python -m zoo " + shlex.join(sys.argv[1:]), train_files=args.train,
-                    valid_files=args.valid, test_files=args.test, init_weights=args.weights)
+                    valid_files=args.valid, test_files=args.test, init_weights=args.weights, seeds=args.seeds,
+                    select=args.select)
     print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"],
                       **({"test": meta["test"]} if "test" in meta else {})}, indent=1))
 
@@ -310,6 +311,10 @@ def main(argv=None):
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, default=None, help="epochs after linear start (default: the recipe's)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seeds", type=int, default=1, help="train N copies together in one graph, seeds SEED to "
+                   "SEED+N-1, and ship the one --select chooses (the card lists all)")
+    t.add_argument("--select", choices=["train", "valid"], default=None, help="with --seeds: the copy of lowest "
+                   "training error or of lowest valid error (default: the paper's; memn2n: train, others: valid)")
     t.add_argument("--recipe", help="JSON recipe overrides, e.g. '{\"learning_rate\": 0.005}'")
     t.add_argument("--config", help="JSON model config overrides, e.g. '{\"dim\": 100}'")
     t.add_argument("--verbose", type=int, default=2)

@@ -25,6 +25,9 @@ class ModelSpec:
             ``supporting`` [batch, k] (strong supervision).
         supervision_loss: with ``supporting_facts``, what the facts train
             (for the model card).
+        select: how ``train(..., seeds=N)`` chooses among its copies by
+            default, as the paper chose among runs: ``"train"`` (lowest
+            training error) or ``"valid"`` (lowest valid error).
     """
 
     name: str
@@ -36,6 +39,7 @@ class ModelSpec:
     unsupported_exports: dict = dataclasses.field(default_factory=dict)
     supporting_facts: bool = False
     supervision_loss: str = "margin ranking loss"
+    select: str = "valid"
 
     @property
     def supervision(self):

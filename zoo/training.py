@@ -57,8 +57,8 @@ def check_recipe(recipe):
 
 
 def set_softmax(model, on):
-    """Switches the softmax of every MemoryRead layer on (1) or off (0)."""
-    for layer in model.layers:
+    """Switches the softmax of every MemoryRead layer on (1) or off (0), in nested models too."""
+    for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, MemoryRead):
             layer.softmax_on.assign(1.0 if on else 0.0)
 
@@ -131,10 +131,12 @@ class Backup(keras.callbacks.Callback):
         found = self.checkpoint(self.folder, self.schedule.state_path)
         if found is None:
             return
-        weights, saved, best = found
-        if best is not None:
-            shutil.copyfile(best, self.schedule.best_path + ".tmp.weights.h5")
-            os.replace(self.schedule.best_path + ".tmp.weights.h5", self.schedule.best_path)
+        weights, saved, _ = found
+        for path in self.schedule.best_files():
+            kept = os.path.join(os.path.dirname(weights), os.path.basename(path))
+            if os.path.exists(kept):
+                shutil.copyfile(kept, path + ".tmp.weights.h5")
+                os.replace(path + ".tmp.weights.h5", path)
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights)
@@ -150,8 +152,9 @@ class Backup(keras.callbacks.Callback):
         os.makedirs(tmp)
         self.model.save_weights(os.path.join(tmp, "model.weights.h5"))
         atomic_write_json(os.path.join(tmp, "state.json"), {"epoch": epoch + 1, "schedule": self.schedule.state})
-        if os.path.exists(self.schedule.best_path):
-            os.link(self.schedule.best_path, os.path.join(tmp, "best.weights.h5"))  # the file of this epoch
+        for path in self.schedule.best_files():
+            if os.path.exists(path):
+                os.link(path, os.path.join(tmp, os.path.basename(path)))  # the file of this epoch
         final = os.path.join(self.folder, name)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -221,10 +224,8 @@ class RecipeSchedule(keras.callbacks.Callback):
                 s["ls_end"] = epoch + 1
                 set_softmax(self.model, True)
                 print(f"\nlinear start ends after epoch {epoch + 1}: softmax restored")
-        elif (val_acc, -val_loss) > (s["best_acc"], -s["best_loss"]):
-            s["best_acc"], s["best_loss"], s["best_epoch"] = float(val_acc), float(val_loss), epoch + 1
-            self.model.save_weights(self.best_path + ".tmp.weights.h5")
-            os.replace(self.best_path + ".tmp.weights.h5", self.best_path)
+        else:
+            self.keep_best(epoch, logs, val_acc, val_loss)
         if s["ls_end"] is not None and epoch + 1 - s["ls_end"] >= self.recipe["epochs"]:
             self.model.stop_training = True
         patience = self.recipe.get("patience")
@@ -232,6 +233,18 @@ class RecipeSchedule(keras.callbacks.Callback):
             print(f"\nno better epoch on valid in {patience} epochs: early stop after epoch {epoch + 1}")
             self.model.stop_training = True
         atomic_write_json(self.state_path, s)
+
+    def keep_best(self, epoch, logs, val_acc, val_loss):
+        """Saves the weights to ``best_path`` when the epoch is the best on valid so far."""
+        s = self.state
+        if (val_acc, -val_loss) > (s["best_acc"], -s["best_loss"]):
+            s["best_acc"], s["best_loss"], s["best_epoch"] = float(val_acc), float(val_loss), epoch + 1
+            self.model.save_weights(self.best_path + ".tmp.weights.h5")
+            os.replace(self.best_path + ".tmp.weights.h5", self.best_path)
+
+    def best_files(self):
+        """The files of the best weights, kept with each checkpoint by :class:`Backup`."""
+        return [self.best_path]
 
     def restore(self, state):
         self.state.update(state)
@@ -366,7 +379,7 @@ def check_same_run(path, settings, finished=False):
 
 def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, seed=0,
           recipe_overrides=None, config_overrides=None, verbose=2, command="", train_files=None,
-          valid_files=None, test_files=None, init_weights=None):
+          valid_files=None, test_files=None, init_weights=None, seeds=1, select=None):
     """Trains a registered model on bAbI with its paper recipe.
 
     Checkpoints to ``out/backup`` every epoch and resumes from there when
@@ -381,6 +394,12 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     folder) starts from those weights, with their config and vocabulary:
     words of the new data unknown to it read as ``<unk>``, and a note says
     how many.
+
+    ``seeds`` > 1 trains that many copies together in one graph
+    (:mod:`zoo.seeds`), copy i initialised as a single run with seed
+    ``seed + i``, and ships the one that ``select`` chooses (``"train"``:
+    lowest training error, ``"valid"``: lowest valid error; default: the
+    paper's, ``spec.select``); the metadata lists every copy's errors.
     """
     import platform
 
@@ -398,6 +417,18 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         recipe["epochs"] = epochs
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 2 ** 32 - seed:
+        raise ValueError(f"seeds (copies trained together) must be an integer of 1 or more, got {seeds!r}")
+    if select is not None and seeds == 1:
+        raise ValueError(f"select={select!r} chooses among several copies; it needs seeds of 2 or more (--seeds N)")
+    select = spec.select if select is None else select
+    if select not in ("train", "valid"):
+        raise ValueError(f"select must be 'train' (lowest training error) or 'valid' (lowest valid error), "
+                         f"got {select!r}")
+    if seeds > 1 and init_weights is not None:
+        raise ValueError(f"seeds={seeds} with starting weights {init_weights!r} (--weights): every copy would start "
+                         f"from the same weights; train several seeds from scratch or fine-tune one")
+    seed_list = list(range(seed, seed + seeds))
     init = None
     if init_weights is not None:
         if config_overrides:
@@ -452,16 +483,25 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     data.update(train_examples=int(len(train_arr["answer"])), valid_examples=int(len(valid_arr["answer"])))
     check_same_run(os.path.join(out, "run.json"), {
         "model": name, "data": {**data, "vocabulary": len(vocab)},
-        "config": config, "recipe": recipe, "seed": seed, **({"init": init} if init else {})}, finished=finished)
+        "config": config, "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
+        **({"seeds": seed_list, "select": select} if seeds > 1 else {})}, finished=finished)
     if finished:  # the same run, already done (perhaps killed after its last write): its result
         print(f"{final} already holds the finished weights of this run")
         return load_folder(name, final)
+    unbalanced = train_arr
     if recipe.get("balance_tasks"):
         train_arr, repeats = balance_tasks(train_arr)
         notes += [f"task {t}: its training questions repeated {r} times (recipe balance_tasks)"
                   for t, r in repeats.items()]
-    model = spec.build(**{**config, "vocab_size": len(vocab)})
-    compile_model(model, recipe)
+    best = os.path.join(out, "best.weights.h5")
+    if seeds > 1:
+        from zoo.seeds import StackSchedule, build_stack, choose_copy
+
+        model = build_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, seed_list)
+        schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), seeds)
+    else:
+        model = compile_model(spec.build(**{**config, "vocab_size": len(vocab)}), recipe)
+        schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
     found = Backup.checkpoint(os.path.join(out, "backup"), os.path.join(out, "state.json"))
     if init is not None and not found:  # a resumed run reads its own checkpoint instead
         model.set_weights(init_model.get_weights())
@@ -470,8 +510,6 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
                             seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts,
                             first_epoch=resumed_after)
     valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts)
-    best = os.path.join(out, "best.weights.h5")
-    schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
     callbacks = [
         schedule,
         Backup(os.path.join(out, "backup"), schedule),
@@ -480,14 +518,25 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     ]
     model.fit(train_ds, validation_data=valid_ds, epochs=schedule.total_epochs(), callbacks=callbacks,
               verbose=verbose)
-    model.load_weights(best)
-    result = task_errors(model, valid_arr)
+    best_epoch, chosen = schedule.state["best_epoch"], None
+    if seeds > 1:
+        index, chosen = choose_copy(model, schedule, valid_arr, unbalanced, select, seed_list)
+        model, seed, best_epoch = model.copies[index], seed_list[index], chosen["copies"][index]["best_epoch"]
+        result = chosen["copies"][index]["valid"]
+        notes.append(f"best of {seeds} copies (seeds {seed_list[0]}-{seed_list[-1]}) trained together in one graph "
+                     f"(zoo.seeds; same batches and data noise for all): copy {index} (seed {seed}) chosen by "
+                     f"{chosen['why']}; valid mean error over the copies {chosen['valid_mean_error']['mean']} +- "
+                     f"{chosen['valid_mean_error']['std']} % (min {chosen['valid_mean_error']['min']}, max "
+                     f"{chosen['valid_mean_error']['max']}); the training time is that of all copies together")
+    else:
+        model.load_weights(best)
+        result = task_errors(model, valid_arr)
     tag = os.path.basename(os.path.abspath(out)) if folder is None else f"babi-{size}" if size in ("1k", "10k") else folder
     meta = {
         "model": name, "tag": tag, "paper": spec.paper,
         "config": model.get_config(), "parameters": int(model.count_params()), "data": data,
         "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
-        "supervision": spec.supervision, "best_epoch": schedule.state["best_epoch"],
+        "supervision": spec.supervision, "best_epoch": best_epoch, **({"seeds": chosen} if chosen else {}),
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},

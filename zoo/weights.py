@@ -145,6 +145,26 @@ def _test_lines(test):
             f"{test['mean_error']} %; per task {rows}\n\n")
 
 
+def _seed_lines(seeds):
+    """The card's table of every copy of a ``--seeds`` run: which was shipped, and how the others did."""
+    if not seeds:
+        return ""
+    copies = seeds["copies"]
+    spread = seeds["valid_mean_error"]
+    head = " | ".join(f"seed {c['seed']}{' (shipped)' if i == seeds['chosen'] else ''}" for i, c in enumerate(copies))
+    rows = [f"| mean | {' | '.join(str(c['valid']['mean_error']) for c in copies)} |"]
+    if all("train_mean_error" in c for c in copies):
+        rows.append(f"| training mean | {' | '.join(str(c['train_mean_error']) for c in copies)} |")
+    rows.append(f"| best epoch | {' | '.join(str(c['best_epoch']) for c in copies)} |")
+    for t in copies[0]["valid"]["tasks"]:
+        errors = " | ".join(f"{c['valid']['tasks'][t]:.1f}" for c in copies)
+        rows.append(f"| {t} | {errors} |")
+    return (f"## Every seed (valid error %)\n{len(copies)} copies trained together; shipped: seed "
+            f"{copies[seeds['chosen']]['seed']}, chosen by {seeds['why']}. Over the copies: mean {spread['mean']} %, "
+            f"standard deviation {spread['std']}, min {spread['min']}, max {spread['max']}.\n\n"
+            f"| task | {head} |\n|---|{'---|' * len(copies)}\n" + "\n".join(rows) + "\n\n")
+
+
 def model_card(meta):
     """A model card (markdown) from a weight folder's metadata."""
     ev = meta.get("valid", {})
@@ -178,7 +198,7 @@ Mean {ev.get('mean_error')} %, failed tasks (> 5 %): {ev.get('failed_tasks')}
 |---|---|
 {rows}
 
-{_test_lines(meta.get('test'))}Measured with: `{meta.get('command', '')}`
+{_test_lines(meta.get('test'))}{_seed_lines(meta.get('seeds'))}Measured with: `{meta.get('command', '')}`
 
 ## Inputs and outputs
 - `story` int32 [batch, memory, words], oldest sentence first, padded with 0 at the end; `query` int32 [batch, words].
