@@ -5,13 +5,15 @@ random noise and XLA setting), the model at its default (paper) size.
 Prints a table. Usage:
 
     python benchmarks/train_speed.py [--data-dir DIR] [--size 1k] [--epochs 6] [--models memn2n,...]
-        [--batches N] [--compare-xla] [--compare-loops] [--compare-buckets]
+        [--batches N] [--compare-xla] [--compare-loops] [--compare-buckets] [--seeds N]
 
 ``--batches N`` times N shuffled batches per timed run (the median of
 ``--epochs`` runs) in place of whole epochs, for models whose epoch is long.
 ``--compare-loops`` also trains the recurrent models with the inference loop
 (``fori_loop``) in place of the TensorArray loop; ``--compare-buckets`` also
-pads every batch to the whole memory window (one bucket).
+pads every batch to the whole memory window (one bucket). ``--seeds N`` also
+trains N copies in one graph (``train --seeds``, :mod:`zoo.seeds`) and gives
+the examples per second per copy and the wall time against one copy.
 """
 
 import argparse
@@ -28,6 +30,7 @@ import zoo  # noqa: E402
 from zoo.__main__ import DEFAULT_DATA  # noqa: E402
 from zoo.data.pipeline import BUCKETS, make_dataset  # noqa: E402
 from zoo.layers import recurrence  # noqa: E402
+from zoo.seeds import build_stack  # noqa: E402
 from zoo.training import compile_model, load_babi  # noqa: E402
 
 
@@ -42,7 +45,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def measure(name, data_dir, size, epochs, overrides, batches=None, loop="tensor_array", buckets=BUCKETS):
+def measure(name, data_dir, size, epochs, overrides, batches=None, loop="tensor_array", buckets=BUCKETS, seeds=1):
     """Median examples per second over ``epochs`` timed epochs (and 3 evaluations).
 
     The machines this runs on are shared: one epoch may run at half the speed
@@ -53,8 +56,11 @@ def measure(name, data_dir, size, epochs, overrides, batches=None, loop="tensor_
     recurrence.TRAINING_LOOP = loop
     keras.utils.set_random_seed(0)
     train, valid, vocab, _, _ = load_babi(data_dir, size, "all", recipe.get("memory_size", 50))
-    model = spec.build(**{**spec.default_config, "vocab_size": len(vocab), "memory_size": recipe.get("memory_size", 50)})
-    compile_model(model, recipe)
+    config = {**spec.default_config, "vocab_size": len(vocab), "memory_size": recipe.get("memory_size", 50)}
+    if seeds > 1:
+        model = build_stack(spec, config, recipe, list(range(seeds)))
+    else:
+        model = compile_model(spec.build(**config), recipe)
     ds = make_dataset(train, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
                       with_supporting=spec.supporting_facts, buckets=buckets)
     examples = len(train["answer"])
@@ -89,6 +95,7 @@ def main():
     p.add_argument("--compare-loops", action="store_true",
                    help="also train recurrent models with the fori_loop form (zoo.layers.recurrence)")
     p.add_argument("--compare-buckets", action="store_true", help="also pad every batch to the memory window")
+    p.add_argument("--seeds", type=int, default=1, help="also train N copies in one graph (train --seeds N)")
     args = p.parse_args()
     names = args.models.split(",") if args.models else zoo.list_models()
     rows = []
@@ -101,17 +108,23 @@ def main():
             variants.append(("fori_loop in training", {}, {"loop": "fori"}))
         if args.compare_buckets:
             variants.append(("one bucket (memory window)", {}, {"buckets": (50,)}))
+        if args.seeds > 1:
+            variants.append((f"{args.seeds} seeds in one graph", {}, {"seeds": args.seeds}))
         for label, overrides, options in variants:
             n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides, args.batches,
                                         **options)
-            rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev))
+            rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev,
+                         options.get("seeds", 1)))
     timed = f"{args.batches} shuffled batches per timed run" if args.batches else "whole epochs"
     print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores, {timed}, median of {args.epochs}")
-    print("| model | setting | train examples | batch | XLA | train ex/s (median) | train ex/s (range) | eval ex/s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, label, n, batch, jit, tr, ev in rows:
+    print("| model | setting | train examples | batch | XLA | train ex/s (median) | train ex/s (range) | eval ex/s "
+          "| copies | ex/s summed over copies | wall time against one copy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    single = {name: np.median(tr) for name, label, _, _, _, tr, _, copies in rows if label == "recipe"}
+    for name, label, n, batch, jit, tr, ev, copies in rows:
+        ratio = single[name] / np.median(tr) if name in single else float("nan")
         print(f"| {name} | {label} | {n} | {batch} | {jit} | {np.median(tr):,.0f} | {tr[0]:,.0f}-{tr[-1]:,.0f} "
-              f"| {ev:,.0f} |")
+              f"| {ev:,.0f} | {copies} | {copies * np.median(tr):,.0f} | {ratio:.2f} |")
 
 
 if __name__ == "__main__":
