@@ -1,3 +1,4 @@
+import contextlib
 import os
 import sys
 
@@ -34,6 +35,40 @@ def _write_babi(root, folder, task, split, text, name=None):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+# A tiny MemN2N for the CLI's training tests: one epoch of linear start, no XLA.
+TINY = ['--config', '{"dim": 8, "hops": 2}', '--recipe', '{"linear_start_max": 1, "jit_compile": false}']
+
+
+def write_tiny_tree(root):
+    """Tasks 1 and 19 of en-valid, train and valid, in ``root``: the tree the CLI's training tests read."""
+    for split in ("train", "valid"):
+        _write_babi(root, "en-valid", 1, split, STORY_1 * 6)
+        _write_babi(root, "en-valid", 19, split, STORY_19 * 4)
+    return root
+
+
+@contextlib.contextmanager
+def stopping_once_at_epoch(epoch):
+    """While open, the first training run to reach ``epoch`` is stopped there (KeyboardInterrupt, as a run
+    killed mid-way); later runs go on."""
+    from zoo import training
+
+    original = training.RecipeSchedule.on_epoch_begin
+    stopped = []
+
+    def interrupting(self, at, logs=None):
+        if at == epoch and not stopped:
+            stopped.append(at)
+            raise KeyboardInterrupt
+        original(self, at, logs)
+
+    training.RecipeSchedule.on_epoch_begin = interrupting
+    try:
+        yield
+    finally:
+        training.RecipeSchedule.on_epoch_begin = original
 
 
 @pytest.fixture

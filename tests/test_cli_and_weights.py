@@ -8,20 +8,14 @@ import numpy as np
 import pytest
 
 import zoo
+from tests.conftest import TINY, stopping_once_at_epoch, write_tiny_tree
 from zoo.__main__ import main
-
-TINY = ['--config', '{"dim": 8, "hops": 2}', '--recipe', '{"linear_start_max": 1, "jit_compile": false}']
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny MemN2N trained by the CLI on a small tree (tasks 1 and 19)."""
-    from tests.conftest import STORY_1, STORY_19, _write_babi
-
-    root = str(tmp_path_factory.mktemp("data"))
-    for split in ("train", "valid"):
-        _write_babi(root, "en-valid", 1, split, STORY_1 * 6)
-        _write_babi(root, "en-valid", 19, split, STORY_19 * 4)
+    root = write_tiny_tree(str(tmp_path_factory.mktemp("data")))
     out = str(tmp_path_factory.mktemp("run") / "run")
     assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1,19", "--out", out, "--epochs", "2",
                  "--verbose", "0", *TINY]) == 0
@@ -54,26 +48,12 @@ def test_train_resumes_after_an_interruption(trained, tmp_path):
     """A run stopped mid-way picks up from its backup, not from epoch 0."""
     root, _ = trained
     out = str(tmp_path / "resume")
-    from zoo import training
-
-    original = training.RecipeSchedule.on_epoch_begin
-
-    def interrupting(self, epoch, logs=None):
-        if epoch == 2 and not os.environ.get("RESUMED"):
-            raise KeyboardInterrupt  # as if stopped after two epochs
-        original(self, epoch, logs)
-
-    training.RecipeSchedule.on_epoch_begin = interrupting
-    try:
+    with stopping_once_at_epoch(2):  # as if stopped after two epochs
         with pytest.raises(KeyboardInterrupt):
             main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", out, "--epochs", "3",
                   "--verbose", "0", *TINY])
-        os.environ["RESUMED"] = "1"
         assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1", "--out", out, "--epochs", "3",
                      "--verbose", "0", *TINY]) == 0
-    finally:
-        training.RecipeSchedule.on_epoch_begin = original
-        os.environ.pop("RESUMED", None)
     epochs = [line.split(",")[0] for line in open(os.path.join(out, "log.csv")).read().splitlines()[1:]]
     assert epochs == [str(i) for i in range(len(epochs))] and len(epochs) == 4  # 1 linear start + 3, none twice
     # The same weights as a run never stopped: same batches, optimizer state and schedule after the resume.

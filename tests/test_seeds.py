@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 import zoo
+from tests.conftest import TINY, stopping_once_at_epoch, write_tiny_tree
 from tests.harness import labels_for, specs
 from zoo.__main__ import main
 from zoo.data.vocab import PAD, UNK, Vocabulary
 from zoo.seeds import build_stack
 from zoo.training import compile_model
 from zoo.weights import load_folder, save_folder
-
-TINY = ['--config', '{"dim": 8, "hops": 2}', '--recipe', '{"linear_start_max": 1, "jit_compile": false}']
 
 
 def _inputs(batch):
@@ -66,12 +65,7 @@ def test_a_copy_trains_exactly_as_a_run_of_its_own(name):
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from tests.conftest import STORY_1, STORY_19, _write_babi
-
-    root = str(tmp_path_factory.mktemp("data"))
-    for split in ("train", "valid"):
-        _write_babi(root, "en-valid", 1, split, STORY_1 * 6)
-        _write_babi(root, "en-valid", 19, split, STORY_19 * 4)
+    root = write_tiny_tree(str(tmp_path_factory.mktemp("data")))
     out = str(tmp_path_factory.mktemp("run") / "run")
     assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1,19", "--out", out, "--epochs", "3",
                  "--seed", "10", "--seeds", "3", "--select", "valid", "--verbose", "0", *TINY]) == 0
@@ -101,26 +95,12 @@ def test_seeds_ship_the_copy_of_lowest_valid_error_and_the_card_shows_all(seeded
 def test_seeds_resume_after_an_interruption_as_if_never_stopped(seeded, tmp_path):
     root, whole = seeded
     out = str(tmp_path / "resume")
-    from zoo import training
-
-    original = training.RecipeSchedule.on_epoch_begin
-
-    def interrupting(self, epoch, logs=None):
-        if epoch == 2 and not os.environ.get("RESUMED"):
-            raise KeyboardInterrupt
-        original(self, epoch, logs)
-
     args = ["train", "memn2n", "--data-dir", root, "--tasks", "1,19", "--out", out, "--epochs", "3", "--seed", "10",
             "--seeds", "3", "--select", "valid", "--verbose", "0", *TINY]
-    training.RecipeSchedule.on_epoch_begin = interrupting
-    try:
+    with stopping_once_at_epoch(2):
         with pytest.raises(KeyboardInterrupt):
             main(args)
-        os.environ["RESUMED"] = "1"
         assert main(args) == 0
-    finally:
-        training.RecipeSchedule.on_epoch_begin = original
-        os.environ.pop("RESUMED", None)
     a = json.load(open(os.path.join(whole, "weights", "metadata.json")))["seeds"]
     b = json.load(open(os.path.join(out, "weights", "metadata.json")))["seeds"]
     assert [c["valid"] for c in a["copies"]] == [c["valid"] for c in b["copies"]]

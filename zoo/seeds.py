@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.training import RecipeSchedule, compile_model, make_optimizer
+from zoo.training import RecipeSchedule, compile_model, errors_of, make_optimizer, predict_ids
 
 
 class SeedStack(keras.Model):
@@ -109,23 +109,7 @@ def build_stack(spec, config, recipe, seeds):
 
 def stack_errors(stack, arrays, batch_size=256):
     """Per copy: error in percent per bAbI task, the mean and the failed tasks (as ``training.task_errors``)."""
-    from zoo.data.pipeline import eval_order, make_dataset
-
-    order = eval_order(arrays, batch_size)
-    pred = np.empty((len(stack.copies), len(order)), np.int32)
-    done = 0
-    for inputs, _ in make_dataset(arrays, batch_size=batch_size):
-        logits = stack.predict_on_batch(inputs)
-        n = logits.shape[1]
-        pred[:, order[done:done + n]] = np.argmax(logits, axis=-1)
-        done += n
-    results = []
-    for p in pred:
-        wrong = p != arrays["answer"]
-        tasks = {str(t): round(100.0 * float(wrong[arrays["task"] == t].mean()), 2) for t in np.unique(arrays["task"])}
-        results.append({"tasks": tasks, "mean_error": round(float(np.mean(list(tasks.values()))), 2),
-                        "failed_tasks": sorted(int(t) for t, e in tasks.items() if e > 5.0)})
-    return results
+    return [errors_of(pred, arrays) for pred in predict_ids(stack, arrays, batch_size)]
 
 
 class StackSchedule(RecipeSchedule):
@@ -166,7 +150,7 @@ def choose_copy(stack, schedule, valid_arr, train_arr, select, seeds):
     means = [r["mean_error"] for r in valid]
     copies = [{"seed": seed, "best_epoch": best["best_epoch"], "valid": r,
                **({"train_mean_error": t["mean_error"]} if train else {})}
-              for seed, best, r, t in zip(seeds, schedule.state["copies"], valid, train or valid)]
+              for seed, best, r, t in zip(seeds, schedule.state["copies"], valid, train or [None] * len(valid))]
     why = {"train": "the lowest mean training error (at each copy's best epoch on valid)",
            "valid": "the lowest mean valid error"}[select]
     return chosen, {"copies": copies, "select": select, "chosen": chosen, "why": why,

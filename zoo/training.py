@@ -254,28 +254,35 @@ class RecipeSchedule(keras.callbacks.Callback):
 
 
 def predict_ids(model, arrays, batch_size=256):
-    """Answer ids for every example, in the examples' order."""
+    """Answer ids for every example, in the examples' order: [examples], or [copies, examples] for a model
+    whose logits have a leading axis of copies (:class:`zoo.seeds.SeedStack`)."""
     from zoo.data.pipeline import eval_order, make_dataset
 
     ds = make_dataset(arrays, batch_size=batch_size)
     order = eval_order(arrays, batch_size)
-    pred = np.empty(len(order), np.int32)
+    pred = None
     done = 0
     for inputs, _ in ds:
-        logits = model.predict_on_batch(inputs)
-        n = len(logits)
-        pred[order[done:done + n]] = np.argmax(logits, axis=-1)
+        ids = np.argmax(model.predict_on_batch(inputs), axis=-1)
+        if pred is None:
+            pred = np.empty(ids.shape[:-1] + (len(order),), np.int32)
+        n = ids.shape[-1]
+        pred[..., order[done:done + n]] = ids
         done += n
     return pred
 
 
-def task_errors(model, arrays, batch_size=256):
-    """Error in percent per bAbI task, the mean, and the failed tasks (> 5%)."""
-    pred = predict_ids(model, arrays, batch_size)
+def errors_of(pred, arrays):
+    """Error in percent per bAbI task of answer ids ``pred``, the mean, and the failed tasks (> 5%)."""
     wrong = pred != arrays["answer"]
     tasks = {str(t): round(100.0 * float(wrong[arrays["task"] == t].mean()), 2) for t in np.unique(arrays["task"])}
     mean = round(float(np.mean(list(tasks.values()))), 2)
     return {"tasks": tasks, "mean_error": mean, "failed_tasks": sorted((int(t) for t, e in tasks.items() if e > 5.0))}
+
+
+def task_errors(model, arrays, batch_size=256):
+    """Error in percent per bAbI task, the mean, and the failed tasks (> 5%)."""
+    return errors_of(predict_ids(model, arrays, batch_size), arrays)
 
 
 def balance_tasks(arrays):
