@@ -10,7 +10,20 @@ import zoo
 from zoo.weights import ROOT, verify
 from tests.conftest import SHARED_BABI
 
-SHIPPED = [(name, tag) for name in zoo.list_models() for tag in zoo.list_weights(name)]
+ALL = [(name, tag) for name in zoo.list_models() for tag in zoo.list_weights(name)]
+# Per-task folders (train --per-task) hold one weight folder per task: each is checked as a folder of its own.
+PER_TASK = [(n, t) for n, t in ALL if "per_task" in json.load(open(os.path.join(ROOT, n, t, "metadata.json")))]
+SHIPPED = [(n, t) for n, t in ALL if (n, t) not in PER_TASK] + [
+    (n, f"{t}/{sub['folder']}") for n, t in PER_TASK
+    for sub in json.load(open(os.path.join(ROOT, n, t, "metadata.json")))["per_task"].values()]
+
+
+def _load(name, tag):
+    """A shipped model; ``TAG/task-T`` is task T's model of per-task weights TAG."""
+    if "/" in tag:
+        tag, sub = tag.split("/")
+        return zoo.load(name, weights=tag, task=int(sub.split("-")[1]))
+    return zoo.load(name, weights=tag)
 
 
 @pytest.mark.parametrize("name", ["memn2n", "gated_memn2n", "kv_memnn", "memnn"])
@@ -25,10 +38,10 @@ def test_checksums_card_and_golden_outputs(name, tag):
     assert set(meta["sha256"]) >= {"config.json", "model.weights.h5", "vocab.json", "golden.npz"}
     for key in ("data", "recipe", "valid", "train_seconds", "parameters", "paper"):
         assert key in meta, f"model card data lacks {key}"
-    assert len(meta["valid"]["tasks"]) == 20
+    assert len(meta["valid"]["tasks"]) == (1 if "/" in tag else 20)
     card = open(os.path.join(folder, "README.md")).read()
     assert f"{meta['valid']['mean_error']}" in card and str(meta["parameters"]) in card
-    model = zoo.load(name, weights=tag)
+    model = _load(name, tag)
     assert model.count_params() == meta["parameters"]
     golden = np.load(os.path.join(folder, "golden.npz"))
     logits = model.predict_on_batch({"story": golden["story"], "query": golden["query"]})
@@ -43,13 +56,26 @@ def test_recorded_error_is_re_measured(name, tag):
     from zoo.data.pipeline import vectorize
     from zoo.training import task_errors
 
-    model = zoo.load(name, weights=tag)
+    model = _load(name, tag)
     meta = json.load(open(os.path.join(ROOT, name, tag, "metadata.json")))
-    examples, _ = load_split(SHARED_BABI, meta["data"]["folder"], [1, 16], "valid")
+    tasks = [t for t in (1, 16) if str(t) in meta["valid"]["tasks"]] or [int(next(iter(meta["valid"]["tasks"])))]
+    examples, _ = load_split(SHARED_BABI, meta["data"]["folder"], tasks, "valid")
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
     measured = task_errors(model, arrays)["tasks"]
-    for task in ("1", "16"):
+    for task in map(str, tasks):
         assert measured[task] == pytest.approx(meta["valid"]["tasks"][task], abs=0.01)
+
+
+@pytest.mark.parametrize("name, tag", PER_TASK, ids=[f"{n}-{t}" for n, t in PER_TASK])
+def test_per_task_folder_pins_its_task_folders_and_records_their_errors(name, tag):
+    folder = os.path.join(ROOT, name, tag)
+    meta = verify(folder)
+    assert len(meta["per_task"]) == 20 and len(meta["valid"]["tasks"]) == 20
+    for task, sub in meta["per_task"].items():
+        sub_meta = verify(os.path.join(folder, sub["folder"]))
+        assert sub_meta["valid"]["tasks"] == {task: meta["valid"]["tasks"][task]}
+    card = open(os.path.join(folder, "README.md")).read()
+    assert "## One model per task" in card and str(meta["valid"]["mean_error"]) in card
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_BABI), reason="the shared bAbI copy is not beside the checkout")

@@ -11,7 +11,7 @@ from zoo.weights import list_weights
 __all__ = ["ModelSpec", "list_models", "list_weights", "load", "register_model"]
 
 
-def load(name, weights=None, compile=True, **overrides):
+def load(name, weights=None, compile=True, task=None, **overrides):
     """Returns a ready model.
 
     Args:
@@ -20,6 +20,8 @@ def load(name, weights=None, compile=True, **overrides):
             e.g. ``"babi-1k"``) or the path of a weight folder. Files are
             sha256-checked; nothing in them is executed.
         compile: compile with the model's training recipe (no XLA).
+        task: for per-task weights (``train --per-task``, e.g.
+            ``"babi-10k-per-task"``), the bAbI task whose model to load.
         **overrides: config values for a fresh model (``weights=None``).
 
     The model has a ``vocab`` attribute (a ``zoo.data.Vocabulary``) when
@@ -31,12 +33,14 @@ def load(name, weights=None, compile=True, **overrides):
     spec = get_spec(name)
     folder = resolve(name, weights)
     if folder is None:
+        if task is not None:
+            raise ValueError(f"task={task!r} picks a model of per-task weights; weights=None builds a fresh model")
         model = spec.build(**overrides)
     else:
         if overrides:
             raise ValueError(f"config overrides {sorted(overrides)} apply to fresh models only (weights=None): "
                              f"the config of weights {weights!r} is fixed")
-        model, _ = load_folder(name, folder)
+        model, _ = load_folder(name, folder, task=task)
     if compile:
         compile_model(model, {**spec.recipe, "jit_compile": False, "steps_per_execution": 1})
     return model

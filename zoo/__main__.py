@@ -36,7 +36,7 @@ def _train(args):
                     args.seed, recipe, config, verbose=args.verbose,
                     command="python -m zoo " + shlex.join(sys.argv[1:]), train_files=args.train,
                     valid_files=args.valid, test_files=args.test, init_weights=args.weights, seeds=args.seeds,
-                    select=args.select)
+                    select=args.select, per_task=args.per_task)
     print(json.dumps({"out": os.path.join(args.out, "weights"), **meta["valid"],
                       **({"test": meta["test"]} if "test" in meta else {})}, indent=1))
 
@@ -68,7 +68,14 @@ def _evaluate(args):
     if given and (args.size is not None or args.split is not None or args.tasks is not None):
         raise ValueError("--size, --split and --tasks choose a bAbI folder's files; with --train/--valid/--test "
                          "files they do not apply")
-    model = zoo.load(args.name, weights=args.weights)
+    from zoo.weights import read_metadata, resolve
+
+    per_task = read_metadata(resolve(args.name, args.weights)).get("per_task")
+    if per_task and args.task is None:  # each task scored with its own model
+        models = {int(t): zoo.load(args.name, weights=args.weights, task=int(t)) for t in per_task}
+        model = next(iter(models.values()))
+    else:
+        model = zoo.load(args.name, weights=args.weights, task=args.task)
     if given:
         from zoo.data.babi import load_files
 
@@ -85,8 +92,14 @@ def _evaluate(args):
         examples, _ = load_split(args.data_dir, folder, args.tasks or "all", split)
         data = os.path.join(args.data_dir, folder)
     arrays = vectorize(examples, model.vocab, model.get_config()["memory_size"])
-    result = {"model": args.name, "weights": args.weights, "data": data, "split": split,
-              **task_errors(model, arrays)}
+    if per_task and args.task is None:
+        from zoo.per_task import per_task_errors
+
+        errors = per_task_errors(list(models.values()), list(models), arrays)
+    else:
+        errors = task_errors(model, arrays)
+    result = {"model": args.name, "weights": args.weights, **({"task_model": args.task} if args.task else {}),
+              "data": data, "split": split, **errors}
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:
@@ -129,14 +142,14 @@ def _predict(args):
         import zoo
         from zoo.plot import explain_figure
 
-        model = zoo.load(args.name, weights=args.weights, compile=False)
+        model = zoo.load(args.name, weights=args.weights, compile=False, task=args.task)
         result = model.answer(story, args.question)
         if any(not 0 <= i < len(result["sentences"]) for i in supporting):
             raise ValueError(f"--supporting {args.supporting}: the story holds sentences 1 to "
                              f"{len(result['sentences'])} in memory")
         explain_figure(model, story, args.question, supporting=supporting, path=args.plot, overwrite=args.overwrite)
     else:
-        result = answer(args.name, args.weights, story, args.question)
+        result = answer(args.name, args.weights, story, args.question, task=args.task)
     print(f"answer: {result['answer']}")
     for step, weights in zip(result["steps"], result["attention"]):
         print(f"{step}:")
@@ -191,13 +204,14 @@ def _export(args):
 
     if args.valid and not args.verify:
         raise ValueError("--valid names the files of --verify; give --verify too")
-    model = zoo.load(args.name, weights=args.weights, compile=False)
+    model = zoo.load(args.name, weights=args.weights, compile=False, task=args.task)
     if model.vocab is None:
         raise ValueError("export needs a vocabulary: give --weights (a tag or a weight folder)")
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats:
         raise ValueError("--format names no format; valid: saved_model, tflite, onnx (comma-separated)")
-    paths = export_model(model, model.vocab, args.name, args.weights, args.out, formats,
+    tag = args.weights if args.task is None else f"{args.weights}-task{args.task}"
+    paths = export_model(model, model.vocab, args.name, tag, args.out, formats,
                          get_spec(args.name).unsupported_exports, overwrite=args.overwrite)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
@@ -221,7 +235,7 @@ def _verify(args, model, paths):
         if folder is None:
             raise ValueError(f"weights {args.weights!r} were trained on files, not a bAbI folder: give --valid "
                              f"FILE[,FILE...] for --verify")
-        examples, _ = load_split(args.data_dir, folder, "all", "valid")
+        examples, _ = load_split(args.data_dir, folder, "all" if args.task is None else [args.task], "valid")
         folder = f"{folder} valid"
     memory = model.get_config()["memory_size"]
     arrays = vectorize(examples, model.vocab, memory)
@@ -315,6 +329,8 @@ def main(argv=None):
                    "SEED+N-1, and ship the one --select chooses (the card lists all)")
     t.add_argument("--select", choices=["train", "valid"], default=None, help="with --seeds: the copy of lowest "
                    "training error or of lowest valid error (default: the paper's; memn2n: train, others: valid)")
+    t.add_argument("--per-task", action="store_true", help="one model per bAbI task, trained in one graph, each "
+                   "on its task's batches only and chosen on its task's valid questions (tag babi-SIZE-per-task)")
     t.add_argument("--recipe", help="JSON recipe overrides, e.g. '{\"learning_rate\": 0.005}'")
     t.add_argument("--config", help="JSON model config overrides, e.g. '{\"dim\": 100}'")
     t.add_argument("--verbose", type=int, default=2)
@@ -330,12 +346,15 @@ def main(argv=None):
     for split in ("train", "valid", "test"):
         e.add_argument(f"--{split}", metavar="FILE[,FILE...]", help=f"score bAbI-format {split} files of any "
                        f"names instead of a bAbI folder's")
+    e.add_argument("--task", type=int, default=None, help="with per-task weights: score this task's model only "
+                   "(default: each task with its own model)")
     e.add_argument("--json", help="write the result to this file")
     e.set_defaults(func=_evaluate)
 
     r = sub.add_parser("predict", help="answer a question about a story; shows attention per hop")
     r.add_argument("name")
     r.add_argument("--weights", required=True)
+    r.add_argument("--task", type=int, default=None, help="with per-task weights: the task whose model answers")
     r.add_argument("--story", help="a story file, or the story text (sentences end with '.'); default stdin")
     r.add_argument("--question", required=True)
     r.add_argument("--plot", metavar="FILE.png", help="draw what the model reads (zoo.plot) to this file")
@@ -348,6 +367,7 @@ def main(argv=None):
     x.add_argument("--weights", required=True)
     x.add_argument("--format", default="saved_model,tflite,onnx", help="comma-separated: saved_model, tflite, onnx")
     x.add_argument("--out", required=True)
+    x.add_argument("--task", type=int, default=None, help="with per-task weights: the task whose model to export")
     x.add_argument("--overwrite", action="store_true", help="replace existing artefacts")
     x.add_argument("--verify", action="store_true", help="check every artefact against Keras on bAbI valid")
     x.add_argument("--data-dir", default=DEFAULT_DATA, help="for --verify")

@@ -53,11 +53,12 @@ def on_sentences(explained, n):
     return out
 
 
-def answer(name, weights, story, question):
-    """Loads a model and answers; returns the answer, sentences and attention per hop."""
+def answer(name, weights, story, question, task=None):
+    """Loads a model (of per-task weights: task ``task``'s) and answers; returns the answer, sentences and
+    attention per hop."""
     import zoo
 
-    return zoo.load(name, weights=weights, compile=False).answer(story, question)
+    return zoo.load(name, weights=weights, compile=False, task=task).answer(story, question)
 
 
 def answer_with(model, story, question):

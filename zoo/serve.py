@@ -86,7 +86,12 @@ class Answerer:
     def catalogue():
         import zoo
 
-        return {name: zoo.list_weights(name) for name in zoo.list_models() if zoo.list_weights(name)}
+        from zoo.weights import read_metadata, resolve
+
+        # One model per name and tag: per-task folders (one model per task) are left out.
+        tags = {name: [t for t in zoo.list_weights(name) if "per_task" not in read_metadata(resolve(name, t))]
+                for name in zoo.list_models()}
+        return {name: t for name, t in tags.items() if t}
 
     def model(self, name, weights):
         catalogue = self.catalogue()

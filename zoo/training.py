@@ -386,7 +386,7 @@ def check_same_run(path, settings, finished=False):
 
 def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, seed=0,
           recipe_overrides=None, config_overrides=None, verbose=2, command="", train_files=None,
-          valid_files=None, test_files=None, init_weights=None, seeds=1, select=None):
+          valid_files=None, test_files=None, init_weights=None, seeds=1, select=None, per_task=False):
     """Trains a registered model on bAbI with its paper recipe.
 
     Checkpoints to ``out/backup`` every epoch and resumes from there when
@@ -407,6 +407,12 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     ``seed + i``, and ships the one that ``select`` chooses (``"train"``:
     lowest training error, ``"valid"``: lowest valid error; default: the
     paper's, ``spec.select``); the metadata lists every copy's errors.
+
+    ``per_task`` trains one model per bAbI task in one graph
+    (:mod:`zoo.per_task`; each fed only its task's batches, each chosen at
+    its own best epoch on its task's valid questions) and writes a per-task
+    folder (tag ``babi-SIZE-per-task``) from which ``zoo.load(...,
+    task=T)`` loads task T's model.
     """
     import platform
 
@@ -414,7 +420,7 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     from zoo.data.pipeline import make_dataset
     from zoo.registry import get_spec
     from zoo.io import sha256_file
-    from zoo.weights import load_folder, model_card, resolve, save_folder
+    from zoo.weights import load_folder, model_card, read_metadata, resolve, save_folder
 
     spec = get_spec(name)
     recipe = {**spec.recipe, **(recipe_overrides or {})}
@@ -435,6 +441,9 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     if seeds > 1 and init_weights is not None:
         raise ValueError(f"seeds={seeds} with starting weights {init_weights!r} (--weights): every copy would start "
                          f"from the same weights; train several seeds from scratch or fine-tune one")
+    if per_task and (seeds > 1 or init_weights is not None):
+        raise ValueError("per_task (--per-task) trains one model per task from scratch; it does not combine with "
+                         + ("seeds > 1 (--seeds)" if seeds > 1 else f"starting weights {init_weights!r} (--weights)"))
     seed_list = list(range(seed, seed + seeds))
     init = None
     if init_weights is not None:
@@ -491,10 +500,16 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     check_same_run(os.path.join(out, "run.json"), {
         "model": name, "data": {**data, "vocabulary": len(vocab)},
         "config": config, "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
-        **({"seeds": seed_list, "select": select} if seeds > 1 else {})}, finished=finished)
+        **({"seeds": seed_list, "select": select} if seeds > 1 else {}),
+        **({"per_task": True} if per_task else {})}, finished=finished)
     if finished:  # the same run, already done (perhaps killed after its last write): its result
         print(f"{final} already holds the finished weights of this run")
-        return load_folder(name, final)
+        meta = read_metadata(final)
+        return (None if per_task else load_folder(name, final)[0]), meta
+    task_list = sorted(int(t) for t in np.unique(train_arr["task"]))
+    if per_task and not set(np.unique(valid_arr["task"]).tolist()) <= set(task_list):
+        raise ValueError(f"per_task: valid tasks {sorted(set(np.unique(valid_arr['task']).tolist()) - set(task_list))} "
+                         f"have no training questions, so no model of their own")
     unbalanced = train_arr
     if recipe.get("balance_tasks"):
         train_arr, repeats = balance_tasks(train_arr)
@@ -506,6 +521,12 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
 
         model = build_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, seed_list)
         schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), seeds)
+    elif per_task:
+        from zoo.per_task import build_task_stack
+        from zoo.seeds import StackSchedule
+
+        model = build_task_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, task_list, seed)
+        schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), len(task_list))
     else:
         model = compile_model(spec.build(**{**config, "vocab_size": len(vocab)}), recipe)
         schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
@@ -515,8 +536,8 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     resumed_after = found[1]["epoch"] if found else 0
     train_ds = make_dataset(train_arr, recipe["batch_size"], shuffle=True, noise=recipe.get("noise", 0.0),
                             seed=seed, memory_size=recipe["memory_size"], with_supporting=spec.supporting_facts,
-                            first_epoch=resumed_after)
-    valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts)
+                            first_epoch=resumed_after, by_task=per_task)
+    valid_ds = make_dataset(valid_arr, 256, with_supporting=spec.supporting_facts, by_task=per_task)
     callbacks = [
         schedule,
         Backup(os.path.join(out, "backup"), schedule),
@@ -535,13 +556,26 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
                      f"{chosen['why']}; valid mean error over the copies {chosen['valid_mean_error']['mean']} +- "
                      f"{chosen['valid_mean_error']['std']} % (min {chosen['valid_mean_error']['min']}, max "
                      f"{chosen['valid_mean_error']['max']}); the training time is that of all copies together")
+    elif per_task:
+        from zoo.per_task import per_task_errors
+
+        for copy, path in zip(model.copies, schedule.best_files()):
+            copy.load_weights(path)
+        result = per_task_errors(model.copies, model.tasks, valid_arr)
     else:
         model.load_weights(best)
         result = task_errors(model, valid_arr)
     tag = os.path.basename(os.path.abspath(out)) if folder is None else f"babi-{size}" if size in ("1k", "10k") else folder
+    if per_task:
+        tag += "-per-task" if folder is not None else ""
+        notes.append(f"one model per task ({len(task_list)} tasks), trained in one graph (zoo.per_task): each "
+                     f"copy is trained only on its task's batches, with its own optimizer, and chosen at its best "
+                     f"epoch on its task's valid questions; all start from the same initial weights (seed {seed}) "
+                     f"and share the learning-rate schedule; the training time is that of all of them together")
     meta = {
         "model": name, "tag": tag, "paper": spec.paper,
-        "config": model.get_config(), "parameters": int(model.count_params()), "data": data,
+        "config": (model.copies[0] if per_task else model).get_config(),
+        "parameters": int((model.copies[0] if per_task else model).count_params()), "data": data,
         "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
         "supervision": spec.supervision, "best_epoch": best_epoch, **({"seeds": chosen} if chosen else {}),
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
@@ -551,7 +585,14 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     if test_ex is not None:
         from zoo.data.pipeline import vectorize
 
-        meta["test"] = task_errors(model, vectorize(test_ex, vocab, recipe["memory_size"]))
+        test_arr = vectorize(test_ex, vocab, recipe["memory_size"])
+        meta["test"] = (per_task_errors(model.copies, model.tasks, test_arr) if per_task
+                        else task_errors(model, test_arr))
+    if per_task:
+        from zoo.per_task import save_per_task
+
+        best_epochs = [c["best_epoch"] for c in schedule.state["copies"]]
+        return None, save_per_task(model, best_epochs, vocab, final, meta, unbalanced, valid_arr, model_card)
     golden = {k: v[:8] for k, v in next(iter(make_dataset(valid_arr, 8)))[0].items()}
     golden = {k: np.asarray(v) for k, v in golden.items()}
     save_folder(model, vocab, final, meta, golden_inputs=golden, card=model_card)

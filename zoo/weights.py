@@ -2,7 +2,11 @@
 
 A weight folder (``saved_models/<model>/<tag>/`` or any path) holds
 ``config.json``, ``model.weights.h5``, ``vocab.json``, ``metadata.json`` (with
-the sha256 of each file), ``golden.npz`` and a model card ``README.md``.
+the sha256 of each file), ``golden.npz`` and a model card ``README.md``. A
+per-task folder (``train --per-task``, :mod:`zoo.per_task`) holds one such
+folder per bAbI task, ``task-T/``, under a ``metadata.json`` (``per_task``: the
+tasks and their folders, and the sha256 of each one's ``metadata.json``) and a
+model card for them all.
 """
 
 import json
@@ -68,19 +72,33 @@ def verify(folder):
             raise ValueError(f"{path}: sha256 {actual} does not match {expected} in metadata.json; "
                              "the file is corrupt or was changed")
     missing = [f for f in CHECKED_FILES if f not in meta.get("sha256", {})]
+    if meta.get("per_task"):
+        missing = [f"{sub['folder']}/metadata.json" for sub in meta["per_task"].values()
+                   if f"{sub['folder']}/metadata.json" not in meta.get("sha256", {})]
     if missing:
         raise ValueError(f"{folder}/metadata.json has no sha256 for {missing}")
     return meta
 
 
-def load_folder(name, folder):
-    """Builds the model of a weight folder, loads its checked weights and vocabulary."""
+def load_folder(name, folder, task=None):
+    """Builds the model of a weight folder, loads its checked weights and vocabulary; of a per-task folder,
+    task ``task``'s model."""
     from zoo.data.vocab import Vocabulary
     from zoo.registry import get_spec
 
     meta = verify(folder)
     if meta.get("model") != name:
         raise ValueError(f"{folder} holds weights of {meta.get('model')!r}, not {name!r}")
+    per_task = meta.get("per_task")
+    if per_task:
+        valid = sorted(int(t) for t in per_task)
+        if isinstance(task, bool) or not isinstance(task, (int, np.integer)) or str(int(task)) not in per_task:
+            raise ValueError(f"{folder} holds one {name} model per bAbI task: pass task= one of {valid} (the "
+                             f"command line's --task), got {task!r}")
+        return load_folder(name, os.path.join(folder, per_task[str(int(task))]["folder"]))
+    if task is not None:
+        raise ValueError(f"task={task!r} picks a model of a per-task weight folder; {folder} holds one model for "
+                         f"all its tasks (leave task out)")
     with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     spec = get_spec(name)
@@ -125,14 +143,16 @@ def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, o
     return metadata
 
 
-def _data_lines(data):
+def _data_lines(data, per_task=False):
+    how = "one model per task, trained" if per_task else "trained jointly" if len(data.get("tasks") or ()) != 1 \
+        else "trained"
     if data.get("files"):
-        lines = [f"- bAbI-format files, tasks {data.get('tasks')}, trained jointly on {data.get('train_examples')} "
+        lines = [f"- bAbI-format files, tasks {data.get('tasks')}, {how} on {data.get('train_examples')} "
                  f"questions, chosen on {data.get('valid_examples')} valid questions:"]
         lines += [f"  - {split}: `{path}` (task {task})" for split, files in data["files"].items()
                   for path, task in files.items()]
         return "\n".join(lines)
-    return (f"- bAbI v1.2 (CC BY 3.0), folder `{data.get('folder')}`, tasks {data.get('tasks')}, trained jointly on "
+    return (f"- bAbI v1.2 (CC BY 3.0), folder `{data.get('folder')}`, tasks {data.get('tasks')}, {how} on "
             f"the `train` split ({data.get('train_examples')} questions), chosen on the `valid` split "
             f"({data.get('valid_examples')} questions).")
 
@@ -143,6 +163,18 @@ def _test_lines(test):
     rows = ", ".join(f"{t}: {e:.1f}" for t, e in test["tasks"].items())
     return (f"Error (%) on the --test files (scored once at the end, not used for choosing): mean "
             f"{test['mean_error']} %; per task {rows}\n\n")
+
+
+def _per_task_lines(per_task):
+    """The card's table of a per-task folder's models."""
+    if not per_task:
+        return ""
+    rows = "\n".join(f"| {t} | `{sub['folder']}/` | {sub['best_epoch']} | {sub['valid_examples']} |"
+                     for t, sub in per_task.items())
+    return ("## One model per task\nEach task has its own model, trained on that task's batches only and chosen "
+            "at its best epoch on that task's valid questions; `zoo.load(name, weights=..., task=T)` loads one, "
+            "and each folder has its own card.\n\n| task | folder | best epoch | valid questions |\n"
+            "|---|---|---|---|\n" + rows + "\n\n")
 
 
 def _seed_lines(seeds):
@@ -177,7 +209,7 @@ def model_card(meta):
 {meta.get('paper', '')}
 
 ## Data
-{_data_lines(meta.get('data', {}))}
+{_data_lines(meta.get('data', {}), bool(meta.get('per_task')))}
 - Vocabulary: {meta.get('vocab_size')} words (`vocab.json`, 0 = padding, 1 = unknown). Memory: last {meta.get('config', {}).get('memory_size')} sentences.
 {notes}
 
@@ -185,7 +217,7 @@ def model_card(meta):
 - supervision: {meta.get('supervision', 'answers only')}
 {recipe}
 - seed: {meta.get('seed')}
-- best epoch: {meta.get('best_epoch')}, training time: {meta.get('train_seconds', 0):.0f} s on {meta.get('machine', '?')}
+- best epoch: {'each model its own (below)' if meta.get('per_task') else meta.get('best_epoch')}, training time: {meta.get('train_seconds', 0):.0f} s on {meta.get('machine', '?')}
 
 ## Model
 - config: `{json.dumps(meta.get('config', {}))}`
@@ -198,7 +230,7 @@ Mean {ev.get('mean_error')} %, failed tasks (> 5 %): {ev.get('failed_tasks')}
 |---|---|
 {rows}
 
-{_test_lines(meta.get('test'))}{_seed_lines(meta.get('seeds'))}Measured with: `{meta.get('command', '')}`
+{_test_lines(meta.get('test'))}{_per_task_lines(meta.get('per_task'))}{_seed_lines(meta.get('seeds'))}Measured with: `{meta.get('command', '')}`
 
 ## Inputs and outputs
 - `story` int32 [batch, memory, words], oldest sentence first, padded with 0 at the end; `query` int32 [batch, words].

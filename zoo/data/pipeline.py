@@ -94,15 +94,18 @@ def insert_empty_memories(story, lengths, rate, rng, size):
     return out
 
 
-def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS, room=0.0):
+def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS, room=0.0, groups=None):
     """Lists batches of example indices, each drawn from one length bucket.
 
     ``room`` leaves space for that fraction of extra (empty) memories.
+    ``groups`` (one number per example, e.g. its bAbI task) keeps each batch
+    within one group too.
     """
     keys = np.array([bucket_size(int(np.ceil(n * (1 + room))), buckets) for n in lengths])
+    groups = np.zeros(len(keys), np.int64) if groups is None else np.asarray(groups)
     plan = []
-    for key in np.unique(keys):
-        idx = np.flatnonzero(keys == key)
+    for group, key in sorted(set(zip(groups.tolist(), keys.tolist()))):
+        idx = np.flatnonzero((keys == key) & (groups == group))
         if shuffle:
             idx = rng.permutation(idx)
         plan.extend((int(key), idx[i:i + batch_size]) for i in range(0, len(idx), batch_size))
@@ -112,15 +115,18 @@ def batch_plan(lengths, batch_size, shuffle, rng, buckets=BUCKETS, room=0.0):
 
 
 def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
-                    buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False):
+                    buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False, by_task=False):
     """Yields ``(inputs, answers)`` numpy batches padded per length bucket.
 
     ``noise`` is the random-noise rate (0.1 in the paper), used for training
     only. A fresh shuffle is drawn each time the generator is created.
+    ``by_task``: every batch holds questions of one bAbI task, and the
+    inputs get ``task`` [batch] (the task numbers).
     """
     rng = np.random.default_rng(seed)
     story, query, answer, lengths = arrays["story"], arrays["query"], arrays["answer"], arrays["length"]
-    plan = batch_plan(lengths, batch_size, shuffle, rng, buckets, room=noise)
+    plan = batch_plan(lengths, batch_size, shuffle, rng, buckets, room=noise,
+                      groups=arrays["task"] if by_task else None)
     noisy, offset = {}, {}
     if noise > 0:
         # One vectorised call per bucket, not one per batch: the generator
@@ -143,12 +149,15 @@ def iterate_batches(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
         inputs = {"story": batch, "query": query[idx]}
         if with_supporting:
             inputs["supporting"] = arrays["supporting"][idx]
+        if by_task:
+            inputs["task"] = arrays["task"][idx].astype(np.int32)
         yield inputs, answer[idx]
 
 
 def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
-                 buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False, first_epoch=0):
-    """A ``tf.data.Dataset`` of ``(inputs, answers)`` batches.
+                 buckets=BUCKETS, memory_size=MEMORY_SIZE, with_supporting=False, first_epoch=0, by_task=False):
+    """A ``tf.data.Dataset`` of ``(inputs, answers)`` batches (of one task each with ``by_task``, see
+    :func:`iterate_batches`).
 
     Each iteration (each epoch under ``model.fit``) reshuffles with a new
     seed and, with ``noise``, inserts new empty memories; the seed of the
@@ -167,14 +176,17 @@ def make_dataset(arrays, batch_size=32, shuffle=False, noise=0.0, seed=0,
     def generator():
         epoch[0] += 1
         yield from iterate_batches(arrays, batch_size, shuffle, noise, seed * 100003 + epoch[0],
-                                   buckets, memory_size, with_supporting)
+                                   buckets, memory_size, with_supporting, by_task)
 
     spec = {"story": tf.TensorSpec([None, None, words], tf.int32),
             "query": tf.TensorSpec([None, arrays["query"].shape[1]], tf.int32)}
     if with_supporting:
         spec["supporting"] = tf.TensorSpec([None, arrays["supporting"].shape[1]], tf.int32)
+    if by_task:
+        spec["task"] = tf.TensorSpec([None], tf.int32)
     ds = tf.data.Dataset.from_generator(generator, output_signature=(spec, tf.TensorSpec([None], tf.int32)))
-    n_batches = len(batch_plan(arrays["length"], batch_size, False, None, buckets, room=noise))
+    n_batches = len(batch_plan(arrays["length"], batch_size, False, None, buckets, room=noise,
+                               groups=arrays["task"] if by_task else None))
     return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(8)
 
 
