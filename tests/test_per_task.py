@@ -183,3 +183,13 @@ def test_predict_and_export_take_task_s_model(per_task_run, tmp_path, capsys):
     assert "saved_model" in printed and "True" in printed
     assert main(["predict", "memn2n", "--weights", folder, "--story", story, "--question", "Where is Mary?"]) == 2
     assert "pass task= one of [1, 19]" in capsys.readouterr().err
+
+
+def test_a_batch_of_a_task_without_a_copy_is_an_error_not_another_task_s_answer():
+    import tensorflow as tf
+
+    spec = zoo.get_spec("memn2n")
+    stack = build_task_stack(spec, spec.tiny_config, _recipe(spec), [1, 4], seed=0)
+    x, y = _task_batches(spec, [2])[0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="a task without a model of its own"):
+        stack.train_on_batch(x, y)

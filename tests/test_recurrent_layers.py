@@ -43,11 +43,20 @@ def sequence(batch=3, steps=5, features=4, seed=0):
     return x, valid
 
 
+@pytest.fixture(params=["inference", "unrolled", "while"])
+def training(request, monkeypatch):
+    """The loop forms (zoo.layers.recurrence): inference (fori_loop), training with a static number of steps
+    (unrolled) and training with a dynamic one (tf.while_loop over TensorArrays)."""
+    from zoo.layers import recurrence
+
+    monkeypatch.setattr(recurrence, "UNROLL", request.param != "while")
+    return request.param != "inference"
+
+
 def weights(layer, direction=0):
     return [np.asarray(w)[direction] for w in (layer.kernel, layer.recurrent_kernel, layer.bias)]
 
 
-@pytest.mark.parametrize("training", [False, True])
 def test_masked_gru_is_the_gru_equations_in_both_loop_forms(training):
     x, valid = sequence()
     layer = MaskedGRU(6, return_sequences=True)
@@ -70,7 +79,6 @@ def test_masked_gru_padding_changes_nothing_and_gaps_carry_the_state():
     np.testing.assert_allclose(longer[:, :5], out, atol=1e-6)
 
 
-@pytest.mark.parametrize("training", [False, True])
 def test_backward_and_bidirectional_gru(training):
     x, valid = sequence()
     back = MaskedGRU(6, direction="backward", return_sequences=True)
@@ -97,13 +105,18 @@ def test_masked_gru_initial_state_and_gradients_agree_between_loop_forms():
     h0 = np.random.default_rng(1).normal(size=(3, 6)).astype("float32")
     out = np.asarray(layer(x, valid, initial_state=h0))
     np.testing.assert_allclose(out, numpy_gru(x, valid, *weights(layer), h=h0)[:, -1], atol=1e-5)
+    from zoo.layers import recurrence
+
     grads = []
-    for training in (False, True):
+    for training, unroll in ((False, True), (True, True), (True, False)):  # fori, unrolled, while_loop
+        recurrence.UNROLL = unroll
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(layer(x, valid, training=training) ** 2)
         grads.append([np.asarray(g) for g in tape.gradient(loss, layer.trainable_variables)])
-    for a, b in zip(*grads):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    recurrence.UNROLL = True
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_masked_gru_rejects_bad_arguments():
@@ -113,7 +126,6 @@ def test_masked_gru_rejects_bad_arguments():
         MaskedGRU(4, direction="bidirectional", merge="max")
 
 
-@pytest.mark.parametrize("training", [False, True])
 def test_attention_gru_is_the_dmn_plus_equations(training):
     x, valid = sequence()
     gates = np.random.default_rng(2).uniform(size=valid.shape).astype("float32") * valid

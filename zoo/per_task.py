@@ -54,8 +54,13 @@ class TaskStack(keras.Model):
         self.built = True
 
     def _split(self, x):
+        import tensorflow as tf
+
         inputs = {k: v for k, v in x.items() if k != "task"}
-        return inputs, ops.take(ops.convert_to_tensor(self.table), x["task"])
+        index = ops.take(ops.convert_to_tensor(self.table), x["task"])
+        # A task without a copy would fall to switch_case's last branch: an error instead.
+        tf.debugging.assert_non_negative(index, message=f"a task without a model of its own (tasks: {self.tasks})")
+        return inputs, index
 
     def call(self, inputs, training=False):
         inputs, index = self._split(inputs)
