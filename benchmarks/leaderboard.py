@@ -37,10 +37,13 @@ def rows():
         tasks = {int(t): e for t, e in meta["valid"]["tasks"].items()}
         size = "10k" if "10k" in (meta.get("data", {}).get("folder") or "") else "1k"
         nineteen = [e for t, e in tasks.items() if t != 3]
+        papers = PAPERS.get((meta["model"], size), [])
+        if meta.get("per_task"):  # one model per task: beside the papers' per-task figures only
+            papers = [(e, regime) for e, regime in papers if regime.startswith("per task")]
         found.append({"model": meta["model"], "weights": os.path.basename(os.path.dirname(path)), "size": size,
                       "tasks": tasks, "mean": sum(tasks.values()) / len(tasks),
                       "mean19": sum(nineteen) / len(nineteen), "failed": len(meta["valid"]["failed_tasks"]),
-                      "papers": PAPERS.get((meta["model"], size), [])})
+                      "papers": papers})
     return found
 
 
