@@ -64,3 +64,19 @@ def test_installed_zoo_loads_shipped_weights_as_package_data(installed):
     assert not path.startswith(ROOT) and "site-packages" in path  # the installed copy, not the checkout
     assert root.startswith(os.path.dirname(path)) and os.path.basename(root) == "saved_models"
     assert tags == "['babi-10k', 'babi-1k']" and answer == "bathroom"
+
+
+def test_installed_zoo_loads_a_task_model_of_per_task_weights(installed):
+    """The wheel carries the task-T/ folders of per-task weights."""
+    import zoo
+
+    python, outside, _ = installed
+    code = ("import zoo; m = zoo.load('memn2n', weights='babi-10k-per-task', task=19); print(m.count_params()); "
+            "print(m.answer('The office is east of the hallway. The kitchen is north of the office.', "
+            "'How do you go from the kitchen to the hallway?')['answer'])")
+    done = run(python, outside, "-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    params, answer = done.stdout.strip().splitlines()[-2:]
+    assert int(params) > 0 and answer == zoo.load("memn2n", weights="babi-10k-per-task", task=19).answer(
+        "The office is east of the hallway. The kitchen is north of the office.",
+        "How do you go from the kitchen to the hallway?")["answer"]
