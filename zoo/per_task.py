@@ -22,10 +22,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.training import compile_model, errors_of, make_optimizer
+from zoo.seeds import CopyStack
+from zoo.training import compile_model, errors_of, make_optimizer, predict_ids
 
 
-class TaskStack(keras.Model):
+class TaskStack(CopyStack):
     """One compiled zoo model per bAbI task; inputs carry ``task`` [batch] (bAbI task numbers).
 
     Args:
@@ -38,20 +39,15 @@ class TaskStack(keras.Model):
     """
 
     def __init__(self, copies, tasks, **kwargs):
-        super().__init__(**kwargs)
         if len(copies) != len(tasks) or len(set(tasks)) != len(tasks):
             raise ValueError(f"one copy per task: got {len(copies)} copies for tasks {list(tasks)}")
-        self.copies = list(copies)
+        super().__init__(copies, **kwargs)
         self.tasks = [int(t) for t in tasks]
         table = np.full(max(self.tasks) + 1, -1, np.int32)
         table[self.tasks] = np.arange(len(self.tasks))
         self.table = table
-        n = len(self.copies)
-        self.loss_trackers = [keras.metrics.Mean(name=f"copy{i}_loss") for i in range(n)]
-        self.accuracies = [keras.metrics.SparseCategoricalAccuracy(name=f"copy{i}_accuracy") for i in range(n)]
         for c in self.copies:  # slots made now, not inside a branch of the traced step
             c.optimizer.build(c.trainable_variables)
-        self.built = True
 
     def _split(self, x):
         import tensorflow as tf
@@ -66,10 +62,6 @@ class TaskStack(keras.Model):
         inputs, index = self._split(inputs)
         logits = ops.stack([c(inputs, training=training) for c in self.copies], axis=1)  # [batch, copies, vocab]
         return ops.einsum("bkv,bk->bv", logits, ops.one_hot(index, len(self.copies), dtype=logits.dtype))
-
-    @property
-    def metrics(self):
-        return self.loss_trackers + self.accuracies
 
     def _step(self, data, training):
         import tensorflow as tf
@@ -98,11 +90,7 @@ class TaskStack(keras.Model):
 
         # The batch is of one task: only its copy runs (and counts in its metrics).
         tf.switch_case(index[0], [branch(i) for i in range(len(self.copies))])
-        logs = {m.name: m.result() for m in self.metrics}
-        n = len(self.copies)
-        logs["loss"] = ops.sum(ops.stack([t.result() for t in self.loss_trackers])) / n
-        logs["accuracy"] = ops.sum(ops.stack([a.result() for a in self.accuracies])) / n
-        return logs
+        return self._logs()
 
     def train_step(self, data):
         return self._step(data, training=True)
@@ -133,8 +121,6 @@ def task_subset(arrays, task):
 
 def per_task_errors(copies, tasks, arrays, batch_size=256):
     """Each task scored with its own model: error in percent per task, the mean and the failed tasks."""
-    from zoo.training import predict_ids
-
     missing = sorted(set(np.unique(arrays["task"]).tolist()) - set(tasks))
     if missing:
         raise ValueError(f"tasks {missing} have no model of their own (the models are of tasks {list(tasks)})")
@@ -148,25 +134,17 @@ def per_task_errors(copies, tasks, arrays, batch_size=256):
 
 def save_per_task(stack, best_epochs, vocab, folder, meta, train_arr, valid_arr, card):
     """Writes a per-task weight folder atomically: ``task-T/`` (an ordinary weight folder) for each copy, then
-    the metadata and card of them all. ``meta`` is the run's metadata; returns the folder's."""
-    import shutil
-
+    the metadata and card of them all. ``meta`` is the run's metadata, its ``valid`` the errors of
+    :func:`per_task_errors`; returns the folder's."""
     from zoo.data.pipeline import make_dataset
-    from zoo.io import atomic_write_json, atomic_write_text, make_temp_folder, sha256_file
-    from zoo.training import predict_ids
-    from zoo.weights import save_folder
+    from zoo.io import atomic_write_json, atomic_write_text, sha256_file
+    from zoo.weights import save_folder, writing_folder
 
-    if os.path.exists(folder) and os.listdir(folder):
-        raise FileExistsError(f"{folder} exists; choose another --out")
-    parent = os.path.dirname(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    tmp = make_temp_folder(parent, ".tmp-weights-")
-    try:
-        per_task, sha, tasks = {}, {}, {}
+    with writing_folder(folder) as tmp:
+        per_task, sha = {}, {}
         for model, task, best_epoch in zip(stack.copies, stack.tasks, best_epochs):
             train_t, valid_t = task_subset(train_arr, task), task_subset(valid_arr, task)
-            result = errors_of(predict_ids(model, valid_t), valid_t)
-            tasks[str(task)] = result["tasks"][str(task)]
+            error = meta["valid"]["tasks"][str(task)]
             sub = f"task-{task}"
             golden = {k: np.asarray(v) for k, v in next(iter(make_dataset(valid_t, 8)))[0].items()}
             save_folder(model, vocab, os.path.join(tmp, sub), {
@@ -174,7 +152,9 @@ def save_per_task(stack, best_epochs, vocab, folder, meta, train_arr, valid_arr,
                 "parameters": int(model.count_params()),
                 "data": {**meta["data"], "tasks": [task], "train_examples": int(len(train_t["answer"])),
                          "valid_examples": int(len(valid_t["answer"]))},
-                "best_epoch": best_epoch, "valid": result,
+                "best_epoch": best_epoch,
+                "valid": {"tasks": {str(task): error}, "mean_error": error,
+                          "failed_tasks": [task] if error > 5.0 else []},
                 "notes": meta["notes"] + [f"task {task}'s model of the per-task folder {meta['tag']} (one model "
                                           f"per task, trained in one graph: zoo.per_task); the training time is "
                                           f"that of all of them together"]},
@@ -182,18 +162,7 @@ def save_per_task(stack, best_epochs, vocab, folder, meta, train_arr, valid_arr,
             per_task[str(task)] = {"folder": sub, "best_epoch": best_epoch,
                                    "valid_examples": int(len(valid_t["answer"]))}
             sha[f"{sub}/metadata.json"] = sha256_file(os.path.join(tmp, sub, "metadata.json"))
-        mean = round(float(np.mean(list(tasks.values()))), 2)
-        top = {**meta, "config": stack.copies[0].get_config(), "parameters": int(stack.copies[0].count_params()),
-               "best_epoch": None, "per_task": per_task,
-               "valid": {"tasks": tasks, "mean_error": mean,
-                         "failed_tasks": sorted(int(t) for t, e in tasks.items() if e > 5.0)},
-               "sha256": sha}
+        top = {**meta, "best_epoch": None, "per_task": per_task, "sha256": sha}  # config, parameters: one model's
         atomic_write_json(os.path.join(tmp, "metadata.json"), top)
         atomic_write_text(os.path.join(tmp, "README.md"), card(top))
-        if os.path.exists(folder):
-            os.rmdir(folder)  # empty, checked above
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return top

@@ -20,7 +20,32 @@ from keras import ops
 from zoo.training import RecipeSchedule, compile_model, errors_of, make_optimizer, predict_ids
 
 
-class SeedStack(keras.Model):
+class CopyStack(keras.Model):
+    """Copies of a zoo model in one Keras model, each with its own loss and accuracy metrics
+    (``copy{i}_loss``, ``copy{i}_accuracy``); the logs add their means over the copies as ``loss`` and
+    ``accuracy``. The base of :class:`SeedStack` and :class:`zoo.per_task.TaskStack`."""
+
+    def __init__(self, copies, **kwargs):
+        super().__init__(**kwargs)
+        self.copies = list(copies)
+        n = len(self.copies)
+        self.loss_trackers = [keras.metrics.Mean(name=f"copy{i}_loss") for i in range(n)]
+        self.accuracies = [keras.metrics.SparseCategoricalAccuracy(name=f"copy{i}_accuracy") for i in range(n)]
+        self.built = True  # the copies are functional models, built already
+
+    @property
+    def metrics(self):
+        return self.loss_trackers + self.accuracies
+
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        n = len(self.copies)
+        logs["loss"] = ops.sum(ops.stack([t.result() for t in self.loss_trackers])) / n
+        logs["accuracy"] = ops.sum(ops.stack([a.result() for a in self.accuracies])) / n
+        return logs
+
+
+class SeedStack(CopyStack):
     """N copies of a zoo model in one Keras model; the output is their logits stacked, [N, batch, vocab].
 
     Args:
@@ -33,20 +58,11 @@ class SeedStack(keras.Model):
     """
 
     def __init__(self, copies, global_clipnorm=None, **kwargs):
-        super().__init__(**kwargs)
-        self.copies = list(copies)
+        super().__init__(copies, **kwargs)
         self.global_clipnorm = global_clipnorm
-        n = len(self.copies)
-        self.loss_trackers = [keras.metrics.Mean(name=f"copy{i}_loss") for i in range(n)]
-        self.accuracies = [keras.metrics.SparseCategoricalAccuracy(name=f"copy{i}_accuracy") for i in range(n)]
-        self.built = True  # the copies are functional models, built already
 
     def call(self, inputs, training=False):
         return ops.stack([c(inputs, training=training) for c in self.copies])
-
-    @property
-    def metrics(self):
-        return self.loss_trackers + self.accuracies
 
     def _copy_losses(self, x, y, y_pred, sample_weight, training):
         losses = [c.compute_loss(x=x, y=y, y_pred=y_pred[i], sample_weight=sample_weight, training=training)
@@ -58,11 +74,7 @@ class SeedStack(keras.Model):
     def _copy_logs(self, y, y_pred, sample_weight):
         for i, acc in enumerate(self.accuracies):
             acc.update_state(y, y_pred[i], sample_weight=sample_weight)
-        logs = {m.name: m.result() for m in self.metrics}
-        n = len(self.copies)
-        logs["loss"] = ops.sum(ops.stack([t.result() for t in self.loss_trackers])) / n
-        logs["accuracy"] = ops.sum(ops.stack([a.result() for a in self.accuracies])) / n
-        return logs
+        return self._logs()
 
     def train_step(self, data):
         import tensorflow as tf

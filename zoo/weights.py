@@ -9,6 +9,7 @@ tasks and their folders, and the sha256 of each one's ``metadata.json``) and a
 model card for them all.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -109,14 +110,32 @@ def load_folder(name, folder, task=None):
     return model, meta
 
 
-def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, overwrite=False):
-    """Writes a complete weight folder atomically (a temp folder, then a rename)."""
+@contextlib.contextmanager
+def writing_folder(folder, overwrite=False):
+    """Yields a temp folder beside ``folder`` to fill; when the block ends, it is renamed to ``folder`` (which
+    it replaces), or removed if the block raised. A non-empty ``folder`` is refused unless ``overwrite``."""
     if os.path.exists(folder) and os.listdir(folder) and not overwrite:
         raise FileExistsError(f"{folder} exists; pass overwrite=True (--overwrite) to replace it")
     parent = os.path.dirname(os.path.abspath(folder))
     os.makedirs(parent, exist_ok=True)
     tmp = make_temp_folder(parent, ".tmp-weights-")
     try:
+        yield tmp
+        if os.path.exists(folder):
+            old = folder.rstrip("/") + ".old"
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, overwrite=False):
+    """Writes a complete weight folder atomically (a temp folder, then a rename)."""
+    with writing_folder(folder, overwrite) as tmp:
         atomic_write_json(os.path.join(tmp, "config.json"), model.get_config())
         model.save_weights(os.path.join(tmp, "model.weights.h5"))
         vocab.save(os.path.join(tmp, "vocab.json"))
@@ -130,16 +149,6 @@ def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, o
         atomic_write_json(os.path.join(tmp, "metadata.json"), metadata)
         if card is not None:
             atomic_write_text(os.path.join(tmp, "README.md"), card(metadata))
-        if os.path.exists(folder):
-            old = folder.rstrip("/") + ".old"
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return metadata
 
 
