@@ -58,23 +58,32 @@ def test_each_task_trains_only_its_own_copy_and_reloads_as_a_plain_model(spec, t
                                stack.copies[2].predict_on_batch(inputs), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["memn2n", "entnet"])
-def test_a_task_copy_trains_exactly_as_a_run_on_its_task_alone(name):
-    """Own loss, optimizer (slots, step count) and clipping: task 19's copy ends where a single model of the same
+@pytest.mark.parametrize("name,seeds", [("memn2n", 1), ("entnet", 1), ("memn2n", 2)])
+def test_a_task_copy_trains_exactly_as_a_run_on_its_task_alone(name, seeds):
+    """Own loss, optimizer (slots, step count) and clipping: each copy of task 19 ends where a single model of its
     seed fed only task 19's batches does (memn2n: SGD, per-variable clipping; entnet: Adam, global norm)."""
     spec = zoo.get_spec(name)
     clip = {"clipnorm": 0.05} if "clipnorm" in spec.recipe else {"global_clipnorm": 0.05}
     recipe = _recipe(spec, **clip)
     batches = _task_batches(spec, [1, 19], per_task=3)
-    keras.utils.set_random_seed(7)
-    single = compile_model(spec.build(**spec.tiny_config), recipe)
     own = [({k: v for k, v in x.items() if k != "task"}, y) for x, y in batches if x["task"][0] == 19]
-    _fit(single, own, epochs=2)
-    stack = build_task_stack(spec, spec.tiny_config, recipe, [1, 19], seed=7)
+    singles = []
+    for s in range(seeds):
+        keras.utils.set_random_seed(7 + s)
+        singles.append(compile_model(spec.build(**spec.tiny_config), recipe))
+        _fit(singles[-1], own, epochs=2)
+    stack = build_task_stack(spec, spec.tiny_config, recipe, [1, 19], seed=7, seeds=seeds)
     _fit(stack, batches, epochs=2)
-    for a, b in zip(single.get_weights(), stack.copies[1].get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    assert not np.allclose(single.get_weights()[0], stack.copies[0].get_weights()[0])
+    for single, copy in zip(singles, stack.copies[seeds:]):  # task-major: task 19's copies come second
+        for a, b in zip(single.get_weights(), copy.get_weights()):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    assert not np.allclose(singles[0].get_weights()[0], stack.copies[0].get_weights()[0])
+    x = own[0][0]
+    out = stack.predict_on_batch({**x, "task": np.full(len(own[0][1]), 19, np.int32)})
+    expected = [c.predict_on_batch(x) for c in stack.copies[seeds:]]
+    np.testing.assert_allclose(out, expected[0] if seeds == 1 else np.stack(expected), atol=1e-5)
+    if seeds > 1:
+        assert not np.allclose(expected[0], expected[1])  # the seeds differ
 
 
 def test_the_stack_checkpoint_holds_every_copy_s_optimizer_state(tmp_path):
@@ -163,8 +172,6 @@ def test_per_task_weights_are_checked_and_misuse_is_named(per_task_run, tmp_path
     with pytest.raises(ValueError, match="task-19/metadata.json: sha256"):
         zoo.load("memn2n", weights=bad, task=1)
     args = ["train", "memn2n", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"), "--per-task"]
-    assert main([*args, "--seeds", "2"]) == 2
-    assert "does not combine with seeds > 1" in capsys.readouterr().err
     assert main([*args, "--weights", "babi-1k"]) == 2
     assert "does not combine with starting weights" in capsys.readouterr().err
 
@@ -193,3 +200,40 @@ def test_a_batch_of_a_task_without_a_copy_is_an_error_not_another_task_s_answer(
     x, y = _task_batches(spec, [2])[0]
     with pytest.raises(tf.errors.InvalidArgumentError, match="a task without a model of its own"):
         stack.train_on_batch(x, y)
+
+
+def test_per_task_with_seeds_ships_each_task_s_chosen_seed_and_records_them_all(tmp_path, capsys):
+    """--per-task --seeds 2: for each task the seed of lowest training error on that task (MemN2N's criterion)
+    is shipped; the card and metadata list every seed's valid error per task and their spread."""
+    root = write_tiny_tree(str(tmp_path / "data"))
+    out = str(tmp_path / "run")
+    assert main(["train", "memn2n", "--data-dir", root, "--tasks", "1,19", "--out", out, "--epochs", "3",
+                 "--seed", "4", "--per-task", "--seeds", "2", "--verbose", "0", *TINY]) == 0
+    folder = os.path.join(out, "weights")
+    meta = json.load(open(os.path.join(folder, "metadata.json")))
+    seeds = meta["task_seeds"]
+    assert seeds["seeds"] == [4, 5] and seeds["select"] == "train" and sorted(seeds["tasks"]) == ["1", "19"]
+    card = open(os.path.join(folder, "README.md")).read()
+    assert "## Every seed of every task" in card
+    for t in (1, 19):
+        own = seeds["tasks"][str(t)]
+        assert len(own["valid"]) == len(own["train"]) == 2 and own["chosen"] == int(np.argmin(own["train"]))
+        assert meta["valid"]["tasks"][str(t)] == own["valid"][own["chosen"]]
+        sub = json.load(open(os.path.join(folder, f"task-{t}", "metadata.json")))
+        assert sub["seed"] == [4, 5][own["chosen"]] and "task_seeds" not in sub
+        assert [c["valid"]["mean_error"] for c in sub["seeds"]["copies"]] == own["valid"]
+        assert "## Every seed (valid error %)" in open(os.path.join(folder, f"task-{t}", "README.md")).read()
+    assert seeds["seed_mean_error"] == [round(float(np.mean([seeds["tasks"][t]["valid"][s] for t in ("1", "19")])),
+                                              2) for s in range(2)]
+    # The shipped model of each task is its chosen copy at that copy's best epoch (copies are task-major).
+    for k, t in enumerate((1, 19)):
+        shipped = zoo.load("memn2n", weights=folder, task=t)
+        for s in range(2):
+            copy = zoo.load("memn2n", weights=folder, task=t)
+            copy.load_weights(os.path.join(out, f"best-copy{2 * k + s}.weights.h5"))
+            same = all(np.array_equal(a, b) for a, b in zip(shipped.get_weights(), copy.get_weights()))
+            assert same == (s == seeds["tasks"][str(t)]["chosen"])
+    result = os.path.join(out, "eval.json")
+    assert main(["evaluate", "memn2n", "--weights", folder, "--data-dir", root, "--tasks", "1,19",
+                 "--json", result]) == 0
+    assert json.load(open(result))["tasks"] == meta["valid"]["tasks"]

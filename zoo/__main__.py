@@ -330,7 +330,8 @@ def main(argv=None):
     t.add_argument("--select", choices=["train", "valid"], default=None, help="with --seeds: the copy of lowest "
                    "training error or of lowest valid error (default: the paper's; memn2n: train, others: valid)")
     t.add_argument("--per-task", action="store_true", help="one model per bAbI task, trained in one graph, each "
-                   "on its task's batches only and chosen on its task's valid questions (tag babi-SIZE-per-task)")
+                   "on its task's batches only and chosen on its task's valid questions (tag babi-SIZE-per-task); with "
+                   "--seeds N, N copies per task and the one --select chooses shipped for each task")
     t.add_argument("--recipe", help="JSON recipe overrides, e.g. '{\"learning_rate\": 0.005}'")
     t.add_argument("--config", help="JSON model config overrides, e.g. '{\"dim\": 100}'")
     t.add_argument("--verbose", type=int, default=2)

@@ -441,9 +441,9 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     if seeds > 1 and init_weights is not None:
         raise ValueError(f"seeds={seeds} with starting weights {init_weights!r} (--weights): every copy would start "
                          f"from the same weights; train several seeds from scratch or fine-tune one")
-    if per_task and (seeds > 1 or init_weights is not None):
-        raise ValueError("per_task (--per-task) trains one model per task from scratch; it does not combine with "
-                         + ("seeds > 1 (--seeds)" if seeds > 1 else f"starting weights {init_weights!r} (--weights)"))
+    if per_task and init_weights is not None:
+        raise ValueError(f"per_task (--per-task) trains one model per task from scratch; it does not combine with "
+                         f"starting weights {init_weights!r} (--weights)")
     seed_list = list(range(seed, seed + seeds))
     init = None
     if init_weights is not None:
@@ -516,17 +516,17 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         notes += [f"task {t}: its training questions repeated {r} times (recipe balance_tasks)"
                   for t, r in repeats.items()]
     best = os.path.join(out, "best.weights.h5")
-    if seeds > 1:
+    if per_task:
+        from zoo.per_task import build_task_stack
+        from zoo.seeds import StackSchedule
+
+        model = build_task_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, task_list, seed, seeds)
+        schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), len(model.copies))
+    elif seeds > 1:
         from zoo.seeds import StackSchedule, build_stack, choose_copy
 
         model = build_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, seed_list)
         schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), seeds)
-    elif per_task:
-        from zoo.per_task import build_task_stack
-        from zoo.seeds import StackSchedule
-
-        model = build_task_stack(spec, {**config, "vocab_size": len(vocab)}, recipe, task_list, seed)
-        schedule = StackSchedule(recipe, best, os.path.join(out, "state.json"), len(task_list))
     else:
         model = compile_model(spec.build(**{**config, "vocab_size": len(vocab)}), recipe)
         schedule = RecipeSchedule(recipe, best, os.path.join(out, "state.json"))
@@ -546,8 +546,26 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
     ]
     model.fit(train_ds, validation_data=valid_ds, epochs=schedule.total_epochs(), callbacks=callbacks,
               verbose=verbose)
-    best_epoch, chosen = schedule.state["best_epoch"], None
-    if seeds > 1:
+    best_epoch, chosen, task_seeds = schedule.state["best_epoch"], None, None
+    if per_task:
+        from zoo.per_task import choose_per_task, per_task_errors
+
+        stack = model
+        if seeds > 1:
+            index, task_seeds = choose_per_task(stack, schedule, valid_arr, unbalanced, select, seed_list)
+            spread = task_seeds["valid_mean_error"]
+            notes.append(f"{seeds} copies per task (seeds {seed_list[0]}-{seed_list[-1]}), all trained on their "
+                         f"task's batches in the same graph; for each task the copy of {task_seeds['why']} is "
+                         f"shipped; each seed's models over the tasks: valid mean error {spread['mean']} +- "
+                         f"{spread['std']} % (min {spread['min']}, max {spread['max']})")
+        else:
+            for copy, path in zip(stack.copies, schedule.best_files()):
+                copy.load_weights(path)
+            index = list(range(len(stack.copies)))
+        copies = [stack.copies[i] for i in index]
+        best_epochs = [schedule.state["copies"][i]["best_epoch"] for i in index]
+        result = per_task_errors(copies, stack.tasks, valid_arr)
+    elif seeds > 1:
         index, chosen = choose_copy(model, schedule, valid_arr, unbalanced, select, seed_list)
         model, seed, best_epoch = model.copies[index], seed_list[index], chosen["copies"][index]["best_epoch"]
         result = chosen["copies"][index]["valid"]
@@ -556,12 +574,6 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
                      f"{chosen['why']}; valid mean error over the copies {chosen['valid_mean_error']['mean']} +- "
                      f"{chosen['valid_mean_error']['std']} % (min {chosen['valid_mean_error']['min']}, max "
                      f"{chosen['valid_mean_error']['max']}); the training time is that of all copies together")
-    elif per_task:
-        from zoo.per_task import per_task_errors
-
-        for copy, path in zip(model.copies, schedule.best_files()):
-            copy.load_weights(path)
-        result = per_task_errors(model.copies, model.tasks, valid_arr)
     else:
         model.load_weights(best)
         result = task_errors(model, valid_arr)
@@ -570,14 +582,16 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         tag += "-per-task" if folder is not None else ""
         notes.append(f"one model per task ({len(task_list)} tasks), trained in one graph (zoo.per_task): each "
                      f"copy is trained only on its task's batches, with its own optimizer, and chosen at its best "
-                     f"epoch on its task's valid questions; all start from the same initial weights (seed {seed}) "
-                     f"and share the learning-rate schedule; the training time is that of all of them together")
+                     f"epoch on its task's valid questions; all start from the same initial weights (seed {seed}"
+                     f"{'' if seeds == 1 else ' + s for copy s of each task'}) and share the learning-rate schedule; "
+                     f"the training time is that of all of them together")
     meta = {
         "model": name, "tag": tag, "paper": spec.paper,
-        "config": (model.copies[0] if per_task else model).get_config(),
-        "parameters": int((model.copies[0] if per_task else model).count_params()), "data": data,
+        "config": (copies[0] if per_task else model).get_config(),
+        "parameters": int((copies[0] if per_task else model).count_params()), "data": data,
         "recipe": recipe, "seed": seed, **({"init": init} if init else {}),
         "supervision": spec.supervision, "best_epoch": best_epoch, **({"seeds": chosen} if chosen else {}),
+        **({"task_seeds": task_seeds} if task_seeds else {}),
         "train_seconds": round(schedule.state["train_seconds"], 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "valid": result, "vocab_size": len(vocab), "notes": notes, "command": command,
         "versions": {"keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__},
@@ -586,13 +600,13 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         from zoo.data.pipeline import vectorize
 
         test_arr = vectorize(test_ex, vocab, recipe["memory_size"])
-        meta["test"] = (per_task_errors(model.copies, model.tasks, test_arr) if per_task
+        meta["test"] = (per_task_errors(copies, stack.tasks, test_arr) if per_task
                         else task_errors(model, test_arr))
     if per_task:
         from zoo.per_task import save_per_task
 
-        best_epochs = [c["best_epoch"] for c in schedule.state["copies"]]
-        return None, save_per_task(model, best_epochs, vocab, final, meta, unbalanced, valid_arr, model_card)
+        return None, save_per_task(copies, stack.tasks, best_epochs, vocab, final, meta, unbalanced, valid_arr,
+                                   model_card, seeds=task_seeds)
     golden = {k: v[:8] for k, v in next(iter(make_dataset(valid_arr, 8)))[0].items()}
     golden = {k: np.asarray(v) for k, v in golden.items()}
     save_folder(model, vocab, final, meta, golden_inputs=golden, card=model_card)

@@ -206,6 +206,23 @@ def _seed_lines(seeds):
             f"| task | {head} |\n|---|{'---|' * len(copies)}\n" + "\n".join(rows) + "\n\n")
 
 
+def _task_seed_lines(seeds):
+    """The card's table of a per-task ``--seeds`` run: every seed's valid error on every task, the shipped one
+    marked with *."""
+    if not seeds:
+        return ""
+    names = " | ".join(f"seed {s}" for s in seeds["seeds"])
+    rows = [f"| {t} | " + " | ".join(f"{e:.1f}{'*' if i == own['chosen'] else ''}" for i, e in enumerate(own["valid"]))
+            + " |" for t, own in seeds["tasks"].items()]
+    rows.append(f"| mean | {' | '.join(str(m) for m in seeds['seed_mean_error'])} |")
+    spread = seeds["valid_mean_error"]
+    return (f"## Every seed of every task (valid error %)\n{len(seeds['seeds'])} copies per task trained together; "
+            f"for each task the one of {seeds['why']} is shipped (*). The mean of each seed's models over the "
+            f"tasks: mean {spread['mean']} %, standard deviation {spread['std']}, min {spread['min']}, max "
+            f"{spread['max']}.\n\n| task | {names} |\n|---|{'---|' * len(seeds['seeds'])}\n" + "\n".join(rows)
+            + "\n\n")
+
+
 def model_card(meta):
     """A model card (markdown) from a weight folder's metadata."""
     ev = meta.get("valid", {})
@@ -239,7 +256,7 @@ Mean {ev.get('mean_error')} %, failed tasks (> 5 %): {ev.get('failed_tasks')}
 |---|---|
 {rows}
 
-{_test_lines(meta.get('test'))}{_per_task_lines(meta.get('per_task'))}{_seed_lines(meta.get('seeds'))}Measured with: `{meta.get('command', '')}`
+{_test_lines(meta.get('test'))}{_per_task_lines(meta.get('per_task'))}{_seed_lines(meta.get('seeds'))}{_task_seed_lines(meta.get('task_seeds'))}Measured with: `{meta.get('command', '')}`
 
 ## Inputs and outputs
 - `story` int32 [batch, memory, words], oldest sentence first, padded with 0 at the end; `query` int32 [batch, words].
