@@ -133,9 +133,9 @@ def build_task_stack(spec, config, recipe, tasks, seed, seeds=1):
 def choose_per_task(stack, schedule, valid_arr, train_arr, select, seed_list):
     """Loads each copy's best weights and, for each task, picks one of its seeds by ``select`` (its error on
     that task's training or valid questions). Returns the indices of the chosen copies (one per task, in the
-    order of ``stack.tasks``) and
-    a summary for the metadata: per task the errors of every seed and the one chosen; per seed the mean valid
-    error over the tasks of its models, and the mean, standard deviation, min and max of those means."""
+    order of ``stack.tasks``) and a summary for the metadata: per task the errors of every seed and the one
+    chosen; per seed the mean valid error over the tasks of its models, and the mean, standard deviation, min
+    and max of those means."""
     for model, path in zip(stack.copies, schedule.best_files()):
         model.load_weights(path)
     n = stack.seeds
