@@ -102,7 +102,10 @@ def main():
     for name in names:
         variants = [("recipe", {})]
         if args.compare_xla:
-            variants.append(("no XLA, 1 step/call", {"jit_compile": False, "steps_per_execution": 1}))
+            if zoo.get_spec(name).recipe.get("xla_per_shape"):
+                variants.append(("no XLA per shape", {"xla_per_shape": False}))
+            variants.append(("no XLA, 1 step/call", {"jit_compile": False, "xla_per_shape": False,
+                                                     "steps_per_execution": 1}))
         variants = [(label, overrides, {}) for label, overrides in variants]
         if args.compare_loops:
             variants.append(("fori_loop in training", {}, {"loop": "fori"}))
@@ -113,7 +116,8 @@ def main():
         for label, overrides, options in variants:
             n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides, args.batches,
                                         **options)
-            rows.append((name, label, n, recipe["batch_size"], recipe.get("jit_compile"), tr, ev,
+            rows.append((name, label, n, recipe["batch_size"],
+                         "per shape" if recipe.get("xla_per_shape") else recipe.get("jit_compile"), tr, ev,
                          options.get("seeds", 1)))
     timed = f"{args.batches} shuffled batches per timed run" if args.batches else "whole epochs"
     print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores, {timed}, median of {args.epochs}")

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.training import RecipeSchedule, compile_model, errors_of, make_optimizer, predict_ids
+from zoo.training import RecipeSchedule, compile_model, errors_of, make_optimizer, predict_ids, xla_per_shape
 
 
 class CopyStack(keras.Model):
@@ -116,6 +116,8 @@ def build_stack(spec, config, recipe, seeds):
     stack.compile(optimizer=make_optimizer({**recipe, "global_clipnorm": None}),
                   jit_compile=recipe.get("jit_compile", False),
                   steps_per_execution=recipe.get("steps_per_execution", 1))
+    if recipe.get("xla_per_shape"):
+        xla_per_shape(stack)
     return stack
 
 

@@ -75,6 +75,7 @@ class DynamicMemory(keras.layers.Layer):
         s_w = ops.matmul(sentences, ops.transpose(w, (0, 2, 1)))  # [batch, T, N]: s_t . w_j, before the loop
         s_proj = ops.matmul(sentences, self.W)  # [batch, T, d]: W s_t
         w_proj = ops.matmul(w, self.V)  # [1 or batch, N, d]: V w_j
+        n = w.shape[1]
         keep = ops.expand_dims(ops.cast(valid, sentences.dtype), -1)  # [batch, T, 1]
 
         # Few ops per step: the loop's time goes to per-op overhead as much as to arithmetic (a batched
@@ -82,7 +83,8 @@ class DynamicMemory(keras.layers.Layer):
         def step(carry, s_t, sw_t, sp_t, k_t):
             h = carry[0]  # [batch, N, d]
             gate = ops.sigmoid(ops.squeeze(ops.matmul(h, ops.expand_dims(s_t, -1)), -1) + sw_t) * k_t  # [batch, N]
-            candidate = prelu(ops.matmul(h, self.U) + w_proj + ops.expand_dims(sp_t, 1), self.slope)
+            uh = ops.reshape(ops.matmul(ops.reshape(h, (-1, self.dim)), self.U), (-1, n, self.dim))
+            candidate = prelu(uh + w_proj + ops.expand_dims(sp_t, 1), self.slope)
             new = h + ops.expand_dims(gate, -1) * candidate
             new = new * ops.rsqrt(ops.sum(ops.square(new), -1, keepdims=True) + 1e-12)
             return h + ops.expand_dims(k_t, -1) * (new - h), gate  # padding (k_t 0) keeps h

@@ -140,9 +140,11 @@ register_model(ModelSpec(
     # Henaff et al. 2017, Sec. 5.1: Adam halved every 25 epochs up to 200,
     # batch 32, gradient norm clipped at 40, the last 70 sentences; but Adam
     # starts at 0.001, not 0.01: at 0.01 joint 10k training stalled (card).
+    # One XLA step per bucket shape: XLA does not compile the recurrence's
+    # gradient with unknown shapes (README: Tests and benchmarks).
     recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=25, anneal_factor=0.5, epochs=200,
                 batch_size=32, global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=70,
-                jit_compile=False, steps_per_execution=16),
+                jit_compile=False, xla_per_shape=True, steps_per_execution=16),
 ))
 
 register_model(ModelSpec(
@@ -159,8 +161,9 @@ register_model(ModelSpec(
     # The official code: Adam 1e-3, gradient norm clipped at 40 (Keras 1's
     # clipnorm is over all gradients together), batch 32, the loss summed
     # over the batch, no schedule; its 400 epochs are more than these
-    # machines afford (see the model cards).
+    # machines afford (see the model cards). One XLA step per bucket shape,
+    # as EntNet.
     recipe=dict(optimizer="adam", learning_rate=0.001, loss_reduction="sum", batch_size=32, epochs=400,
                 global_clipnorm=40.0, linear_start=False, noise=0.0, memory_size=30, jit_compile=False,
-                steps_per_execution=16),
+                xla_per_shape=True, steps_per_execution=16),
 ))
