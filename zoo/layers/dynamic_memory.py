@@ -83,6 +83,8 @@ class DynamicMemory(keras.layers.Layer):
         def step(carry, s_t, sw_t, sp_t, k_t):
             h = carry[0]  # [batch, N, d]
             gate = ops.sigmoid(ops.squeeze(ops.matmul(h, ops.expand_dims(s_t, -1)), -1) + sw_t) * k_t  # [batch, N]
+            # U h as a 2-D matmul: a [batch, N, d] by [d, d] matmul becomes a Tensordot whose gradient XLA
+            # does not compile inside the loop.
             uh = ops.reshape(ops.matmul(ops.reshape(h, (-1, self.dim)), self.U), (-1, n, self.dim))
             candidate = prelu(uh + w_proj + ops.expand_dims(sp_t, 1), self.slope)
             new = h + ops.expand_dims(gate, -1) * candidate
