@@ -138,8 +138,9 @@ register_model(ModelSpec(
     # Tied keys in the tiny model, so that the harness exports them too.
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, blocks=3, max_words=4, key_ids=[3, 5, 7]),
     # Henaff et al. 2017, Sec. 5.1: Adam halved every 25 epochs up to 200,
-    # batch 32, gradient norm clipped at 40, the last 70 sentences; but Adam
-    # starts at 0.001, not 0.01: at 0.01 joint 10k training stalled (card).
+    # batch 32, gradient norm clipped at 40, the last 70 sentences (task 3
+    # too, not 130: no supporting fact of it lies further back here); but
+    # Adam starts at 0.001, not 0.01: at 0.01 joint 10k training stalled (card).
     # One XLA step per bucket shape: XLA does not compile the recurrence's
     # gradient with unknown shapes (README: Tests and benchmarks).
     recipe=dict(optimizer="adam", learning_rate=0.001, anneal_every=25, anneal_factor=0.5, epochs=200,
