@@ -13,7 +13,10 @@ Prints a table. Usage:
 (``fori_loop``) in place of the TensorArray loop; ``--compare-buckets`` also
 pads every batch to the whole memory window (one bucket). ``--seeds N`` also
 trains N copies in one graph (``train --seeds``, :mod:`zoo.seeds`) and gives
-the examples per second per copy and the wall time against one copy.
+the examples per second per copy and the wall time against one copy; and,
+for scale, one copy at N times the batch, which does the arithmetic of N
+copies in each step: its row's wall time is that of N epochs' worth of
+such steps (N copies' work) against one copy's epoch.
 """
 
 import argparse
@@ -113,20 +116,24 @@ def main():
             variants.append(("one bucket (memory window)", {}, {"buckets": (50,)}))
         if args.seeds > 1:
             variants.append((f"{args.seeds} seeds in one graph", {}, {"seeds": args.seeds}))
+            batch = zoo.get_spec(name).recipe["batch_size"] * args.seeds
+            variants.append((f"one copy at batch {batch} (the arithmetic of {args.seeds} copies)",
+                             {"batch_size": batch}, {"work": args.seeds}))
         for label, overrides, options in variants:
+            work = options.pop("work", 1)
             n, tr, ev, recipe = measure(name, args.data_dir, args.size, args.epochs, overrides, args.batches,
                                         **options)
             rows.append((name, label, n, recipe["batch_size"],
                          "per shape" if recipe.get("xla_per_shape") else recipe.get("jit_compile"), tr, ev,
-                         options.get("seeds", 1)))
+                         options.get("seeds", 1), work))
     timed = f"{args.batches} shuffled batches per timed run" if args.batches else "whole epochs"
     print(f"\nbAbI {args.size} joint, train split, {os.cpu_count()} CPU cores, {timed}, median of {args.epochs}")
     print("| model | setting | train examples | batch | XLA | train ex/s (median) | train ex/s (range) | eval ex/s "
           "| copies | ex/s summed over copies | wall time against one copy |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    single = {name: np.median(tr) for name, label, _, _, _, tr, _, copies in rows if label == "recipe"}
-    for name, label, n, batch, jit, tr, ev, copies in rows:
-        ratio = single[name] / np.median(tr) if name in single else float("nan")
+    single = {name: np.median(tr) for name, label, _, _, _, tr, _, _, _ in rows if label == "recipe"}
+    for name, label, n, batch, jit, tr, ev, copies, work in rows:
+        ratio = work * single[name] / np.median(tr) if name in single else float("nan")
         print(f"| {name} | {label} | {n} | {batch} | {jit} | {np.median(tr):,.0f} | {tr[0]:,.0f}-{tr[-1]:,.0f} "
               f"| {ev:,.0f} | {copies} | {copies * np.median(tr):,.0f} | {ratio:.2f} |")
 
