@@ -128,6 +128,28 @@ def test_save_folder_never_overwrites_unless_asked(trained, tmp_path):
     assert zoo.load("memn2n", weights=target) is not None
 
 
+def test_weight_files_hold_no_optimizer_state(trained, tmp_path):
+    import h5py
+    import keras
+
+    from zoo.weights import save_folder
+
+    _, out = trained
+    with h5py.File(os.path.join(out, "weights", "model.weights.h5")) as f:  # written by train, compiled
+        assert "layers" in f and "optimizer" not in f
+    model = zoo.load("memn2n", weights=os.path.join(out, "weights"))
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    golden = np.load(os.path.join(out, "weights", "golden.npz"))
+    x = {"story": golden["story"], "query": golden["query"]}
+    model.fit(x, np.ones(len(golden["story"]), "int32"), epochs=1, verbose=0)  # Adam's slots now exist
+    assert model.optimizer.variables
+    save_folder(model, model.vocab, str(tmp_path / "w"), {"model": "memn2n"})
+    with h5py.File(str(tmp_path / "w" / "model.weights.h5")) as f:
+        assert "optimizer" not in f
+    np.testing.assert_array_equal(zoo.load("memn2n", weights=str(tmp_path / "w")).predict_on_batch(x),
+                                  model.predict_on_batch(x))
+
+
 def test_bad_cli_arguments_are_clear_errors(capsys, babi_dir, tmp_path):
     assert main(["train", "memn2n", "--data-dir", babi_dir, "--out", str(tmp_path / "r"), "--config", "{dim: 3}"]) == 2
     assert "--config takes a JSON object" in capsys.readouterr().err

@@ -133,11 +133,20 @@ def writing_folder(folder, overwrite=False):
         raise
 
 
+def save_weights(model, path):
+    """``model.save_weights`` without the optimizer's state, which a compiled model's file would hold too
+    (Adam's two slots per weight make it three times as large) and which loading does not use."""
+    from keras.src.saving import saving_lib
+
+    optimizer = getattr(model, "optimizer", None)
+    saving_lib.save_weights_only(model, path, objects_to_skip=[optimizer] if optimizer is not None else None)
+
+
 def save_folder(model, vocab, folder, metadata, golden_inputs=None, card=None, overwrite=False):
     """Writes a complete weight folder atomically (a temp folder, then a rename)."""
     with writing_folder(folder, overwrite) as tmp:
         atomic_write_json(os.path.join(tmp, "config.json"), model.get_config())
-        model.save_weights(os.path.join(tmp, "model.weights.h5"))
+        save_weights(model, os.path.join(tmp, "model.weights.h5"))
         vocab.save(os.path.join(tmp, "vocab.json"))
         files = list(CHECKED_FILES)
         if golden_inputs is not None:
