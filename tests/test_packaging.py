@@ -44,11 +44,13 @@ def test_wheel_name_and_demo_from_outside_the_checkout(installed):
     assert done.returncode == 0, done.stderr[-2000:]
     answers = [line.split("A:")[1].split()[0] for line in done.stdout.splitlines() if line.startswith("Q:")]
     import zoo
-    from zoo.__main__ import DEMO_QUESTIONS, DEMO_STORY
+    from zoo.__main__ import DEMO_ANSWERS, DEMO_QUESTIONS, DEMO_STORY
 
     model = zoo.load("memn2n", weights="babi-1k", compile=False)  # the checkout's copy of the same weights
     assert answers == [model.answer(DEMO_STORY, q)["answer"] for q in DEMO_QUESTIONS]
     assert answers[0] == "kitchen"
+    verdicts = [line.split("(")[1].split(";")[0] for line in done.stdout.splitlines() if line.startswith("Q:")]
+    assert verdicts == ["right" if a == t else f"wrong, the story says {t}" for a, t in zip(answers, DEMO_ANSWERS)]
     done = run(python, outside, "-m", "zoo", "list")  # the CLI finds every shipped folder from outside
     assert done.returncode == 0 and "entnet babi-10k babi-1k" in done.stdout
 

@@ -169,6 +169,7 @@ Mary went back to the kitchen.
 John picked up the apple there.
 John journeyed to the garden."""
 DEMO_QUESTIONS = ("Where is Mary?", "Where is John?", "Where is the apple?")
+DEMO_ANSWERS = ("kitchen", "garden", "garden")  # what the story says
 
 
 def _demo(args):
@@ -177,11 +178,12 @@ def _demo(args):
 
     model = zoo.load(args.name, weights=args.weights, compile=False)
     print(f"{args.name} / {args.weights}\nstory:\n  " + DEMO_STORY.replace("\n", "\n  "))
-    for question in DEMO_QUESTIONS:
+    for question, truth in zip(DEMO_QUESTIONS, DEMO_ANSWERS):
         result = model.answer(DEMO_STORY, question)
         hop = result["attention"][-1]
         focus = result["sentences"][max(range(len(hop)), key=hop.__getitem__)]
-        print(f"Q: {question:22s} A: {result['answer']:10s} (last hop attends to: {focus!r})")
+        verdict = "right" if result["answer"] == truth else f"wrong, the story says {truth}"
+        print(f"Q: {question:22s} A: {result['answer']:10s} ({verdict}; last hop attends to: {focus!r})")
 
 
 def _exporters(module=""):
