@@ -63,7 +63,8 @@ class ZooModel(keras.Model):
             return {}
         if self._explain_model is None:
             object.__setattr__(self, "_explain_model", keras.Model(self.inputs, self._explain_tensors))
-        out = self._explain_model(inputs, training=False)
+        # A compiled call, as predict's: an eager one runs the recurrent models' loops op by op (seconds a question).
+        out = self._explain_model.predict_on_batch(inputs)
         return {k: np.asarray(v) for k, v in out.items()}
 
 
