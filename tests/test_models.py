@@ -171,3 +171,31 @@ def test_xla_per_shape_trains_as_plain_fit(name):
     batch = spec.example_batch(batch=4, memory=7, words=3)
     assert np.isfinite(model.train_on_batch(batch, labels_for(spec, batch))).all()
     assert np.isfinite(model.evaluate(_two_bucket_dataset(spec, 3), verbose=0)).all()
+
+
+def test_xla_per_shape_does_not_warn_of_its_own_traces():
+    """A step per bucket shape is intended: TensorFlow's warning that a function is traced often (it counts
+    the per-shape steps as one function) is not shown to the user; other TensorFlow warnings still are."""
+    import logging
+
+    import tensorflow as tf
+    spec = zoo.get_spec("memn2n")
+    parts = [spec.example_batch(batch=4, memory=2 + i, words=3, seed=i) for i in range(7)]  # 7 shapes
+    labels = [labels_for(spec, p) for p in parts]
+    signature = ({k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(v.dtype)) for k, v in parts[0].items()},
+                 tf.TensorSpec((None,), tf.as_dtype(labels[0].dtype)))
+    data = tf.data.Dataset.from_generator(lambda: zip(parts, labels), output_signature=signature)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf.get_logger().addHandler(handler)
+    try:
+        model = tiny(spec)
+        compile_model(model, {**spec.recipe, "jit_compile": False, "steps_per_execution": 2, "xla_per_shape": True})
+        model.fit(data, epochs=1, verbose=0)
+        tf.get_logger().warning("another warning")
+    finally:
+        tf.get_logger().removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert "another warning" in messages
+    assert not [m for m in messages if "retracing" in m]
