@@ -139,17 +139,19 @@ def test_memnn_learns_in_every_variant(variant):
             assert float(np.abs(grad).max()) > 0, f"{var.path} gets a zero gradient"
 
 
+def _batches_dataset(spec, parts):
+    """A dataset of the example batches ``parts`` (with their labels), each of its own shape."""
+    import tensorflow as tf
+    labels = [labels_for(spec, p) for p in parts]
+    signature = ({k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(v.dtype)) for k, v in parts[0].items()},
+                 tf.TensorSpec((None,), tf.as_dtype(labels[0].dtype)))
+    return tf.data.Dataset.from_generator(lambda: zip(parts, labels), output_signature=signature)
+
+
 def _two_bucket_dataset(spec, batches):
     """``batches`` batches of 4 stories, alternating between two story shapes (two length buckets)."""
-    import tensorflow as tf
-    parts = [spec.example_batch(batch=4, memory=(3, 6)[i % 2], words=(4, 5)[i % 2], seed=i) for i in range(batches)]
-    labels = [labels_for(spec, p) for p in parts]
-    def gen():
-        yield from zip(parts, labels)
-    first = parts[0]
-    signature = ({k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(v.dtype)) for k, v in first.items()},
-                 tf.TensorSpec((None,), tf.as_dtype(labels[0].dtype)))
-    return tf.data.Dataset.from_generator(gen, output_signature=signature)
+    return _batches_dataset(spec, [spec.example_batch(batch=4, memory=(3, 6)[i % 2], words=(4, 5)[i % 2], seed=i)
+                                   for i in range(batches)])
 
 
 @pytest.mark.parametrize("name", ["entnet", "wmemnn", "memn2n"])
@@ -180,11 +182,7 @@ def test_xla_per_shape_does_not_warn_of_its_own_traces():
 
     import tensorflow as tf
     spec = zoo.get_spec("memn2n")
-    parts = [spec.example_batch(batch=4, memory=2 + i, words=3, seed=i) for i in range(7)]  # 7 shapes
-    labels = [labels_for(spec, p) for p in parts]
-    signature = ({k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(v.dtype)) for k, v in parts[0].items()},
-                 tf.TensorSpec((None,), tf.as_dtype(labels[0].dtype)))
-    data = tf.data.Dataset.from_generator(lambda: zip(parts, labels), output_signature=signature)
+    data = _batches_dataset(spec, [spec.example_batch(batch=4, memory=2 + i, words=3, seed=i) for i in range(7)])
     records = []
     handler = logging.Handler()
     handler.emit = records.append
