@@ -92,11 +92,6 @@ def compile_model(model, recipe):
     return model
 
 
-def _quiet_retracing(record):
-    """A logging filter: drops TensorFlow's warning that a function is traced often."""
-    return "triggered tf.function retracing" not in record.getMessage()
-
-
 def xla_per_shape(model):
     """Makes ``fit`` run one XLA-compiled training step per batch shape (the recipe key ``xla_per_shape``);
     call after ``compile``. ``evaluate`` and ``predict`` stay as compiled (without XLA unless ``jit_compile``).
@@ -120,25 +115,23 @@ def xla_per_shape(model):
             signature = tree.map_structure(lambda t: tf.TensorSpec([None] + list(t.shape[1:]), t.dtype), data)
             steps[key] = tf.function(model.train_step, input_signature=[signature], jit_compile=True,
                                      reduce_retracing=False)
+            # Traced here, not in its first call: TensorFlow would count the steps' traces as one function's
+            # and warn that it retraces often, where a step per shape is the intent.
+            steps[key].get_concrete_function(signature)
         return steps[key]
 
     def train_function(iterator):
         logs = None
-        # A step per shape is the intent: TensorFlow's warning that its traces are frequent is not shown.
-        tf.get_logger().addFilter(_quiet_retracing)
-        try:
-            for _ in range(model.steps_per_execution):
-                try:
-                    data = next(iterator)
-                except StopIteration:
-                    if logs is None:
-                        raise
-                    break
-                if isinstance(data, tuple):  # (x, y, None): no sample weights
-                    data = tuple(part for part in data if part is not None)
-                logs = step_for(data)(data)
-        finally:
-            tf.get_logger().removeFilter(_quiet_retracing)
+        for _ in range(model.steps_per_execution):
+            try:
+                data = next(iterator)
+            except StopIteration:
+                if logs is None:
+                    raise
+                break
+            if isinstance(data, tuple):  # (x, y, None): no sample weights
+                data = tuple(part for part in data if part is not None)
+            logs = step_for(data)(data)
         return logs
 
     def make_train_function(force=False):
