@@ -184,6 +184,26 @@ def test_episodic_memory_dmn_gate_is_the_two_layer_network_over_z():
     np.testing.assert_allclose(np.asarray(g)[:, 0], expected, atol=1e-5)
 
 
+def test_episodic_memory_dmn_softmax_gates_compete_over_the_facts():
+    x, valid = sequence(features=4)
+    q = np.random.default_rng(4).normal(size=(3, 4)).astype("float32")
+    plain = EpisodicMemory(4, passes=2, form="dmn")
+    normed = EpisodicMemory(4, passes=2, form="dmn", gate_norm="softmax")
+    plain(x, q, valid)
+    normed(x, q, valid)
+    normed.set_weights(plain.get_weights())  # the same network: only the normalization differs
+    _, g = plain(x, q, valid)
+    _, s = normed(x, q, valid)
+    g, s = np.asarray(g), np.asarray(s)
+    np.testing.assert_allclose(s.sum(-1), 1.0, atol=1e-5)
+    assert (s[valid[:, None, :].repeat(2, 1) == 0] == 0).all()
+    # The first pass sees the same scores: the softmax of the sigmoid's logits over the facts in use.
+    logit = np.log(g[:, 0] / (1 - g[:, 0]))
+    e = np.exp(logit - logit.max(-1, keepdims=True)) * valid
+    np.testing.assert_allclose(s[:, 0], e / e.sum(-1, keepdims=True), atol=1e-4)
+    assert EpisodicMemory.from_config(normed.get_config()).gate_norm == "softmax"
+
+
 def test_episodic_memory_rejects_bad_arguments():
     with pytest.raises(ValueError, match="form must be one of"):
         EpisodicMemory(4, form="dmn++")
@@ -193,6 +213,8 @@ def test_episodic_memory_rejects_bad_arguments():
         EpisodicMemory(4, form="dmn_plus", reading="stacked")
     with pytest.raises(ValueError, match="passes must be 1 or more"):
         EpisodicMemory(4, passes=0)
+    with pytest.raises(ValueError, match="gate_norm must be one of"):
+        EpisodicMemory(4, form="dmn", gate_norm="tanh")
     with pytest.raises(ValueError, match="facts of size 4"):
         EpisodicMemory(4)(np.ones((1, 2, 3), "float32"), np.ones((1, 4), "float32"), np.ones((1, 2), "float32"))
 
@@ -222,11 +244,18 @@ def test_gate_loss_is_the_cross_entropy_of_each_pass_with_its_fact():
     np.testing.assert_allclose(both, expected, rtol=1e-5)
     one = float(np.asarray(gate_loss(gates, np.array([[0, -1]]), valid))[0])
     np.testing.assert_allclose(one, -(np.log(0.9) + np.log(0.8)), rtol=1e-5)
+    # Gates normalized over the facts: the cross-entropy of the supporting fact alone.
+    normed = np.array([[[0.7, 0.3, 0.0], [0.4, 0.6, 0.0]]], "float32")
+    both = float(np.asarray(gate_loss(normed, np.array([[0, 1]]), valid, normalized=True))[0])
+    np.testing.assert_allclose(both, -(np.log(0.7) + np.log(0.6)), rtol=1e-5)
+    one = float(np.asarray(gate_loss(normed, np.array([[1, -1]]), valid, normalized=True))[0])
+    np.testing.assert_allclose(one, -np.log(0.3), rtol=1e-5)
 
 
-def test_dmn_gate_supervision_adds_to_the_loss_and_trains_the_gates():
+@pytest.mark.parametrize("gate_norm", ["sigmoid", "softmax"])
+def test_dmn_gate_supervision_adds_to_the_loss_and_trains_the_gates(gate_norm):
     spec = zoo.get_spec("dmn")
-    model = spec.build(**{**spec.tiny_config, "dropout": 0.0})  # the same forward pass each call
+    model = spec.build(**{**spec.tiny_config, "dropout": 0.0, "gate_norm": gate_norm})  # same forward pass each call
     compile_model(model, spec.recipe)
     batch = spec.example_batch(batch=4)
     labels = np.arange(4) % spec.tiny_config["vocab_size"]

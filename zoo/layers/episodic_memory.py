@@ -8,6 +8,7 @@ from zoo.layers.masked_gru import MaskedGRU
 from zoo.layers.masking import masked_softmax
 
 FORMS = ("dmn", "dmn_plus")
+GATE_NORMS = ("sigmoid", "softmax")
 READINGS = ("episodes", "stacked")
 
 
@@ -25,6 +26,12 @@ class EpisodicMemory(keras.layers.Layer):
     e^i_t = g^i_t GRU(e^{i-1}_t, e^i_{t-1}) + (1 - g^i_t) e^i_{t-1},
     m^i = e^i_T. One gate network and one episode GRU serve every pass.
 
+    ``gate_norm="softmax"`` (``form="dmn"`` only) normalizes the DMN's gates
+    of a pass over the facts instead, g_t = softmax_t(W2 tanh(W1 z + b1) + b2),
+    as DMN+ does: the gates then compete, so a fact need only score higher
+    than the others (the paper's gate "chooses" a fact, Sec. 2.3, and its gate
+    supervision is a cross-entropy over the facts).
+
     ``form="dmn_plus"`` (Xiong et al. 2016, Sec. 3.3): the gates are a
     softmax over the facts of Z = W2 tanh(W1 z + b1) + b2 with
     z = [f*q, f*m, |f-q|, |f-m|] (Eq. 6-9); the episode c^i is the last
@@ -39,6 +46,9 @@ class EpisodicMemory(keras.layers.Layer):
         form: ``"dmn"`` or ``"dmn_plus"``.
         reading: ``"episodes"`` or ``"stacked"`` (``form="dmn"`` only).
         gate_units: hidden size of the gate network (default ``units``).
+        gate_norm: ``"sigmoid"`` (each gate on its own, the paper's Eq. 11)
+            or ``"softmax"`` (over the facts of a pass); ``form="dmn"`` only,
+            DMN+'s gates are always a softmax.
 
     Call arguments:
         facts: [batch, T, units].
@@ -58,7 +68,8 @@ class EpisodicMemory(keras.layers.Layer):
         ((2, 4), (2, 2, 3))
     """
 
-    def __init__(self, units, passes=3, form="dmn_plus", reading="episodes", gate_units=None, **kwargs):
+    def __init__(self, units, passes=3, form="dmn_plus", reading="episodes", gate_units=None, gate_norm="sigmoid",
+                 **kwargs):
         super().__init__(**kwargs)
         if form not in FORMS:
             raise ValueError(f"form must be one of {list(FORMS)}, got {form!r}")
@@ -68,14 +79,18 @@ class EpisodicMemory(keras.layers.Layer):
             raise ValueError("reading='stacked' is a reading of the DMN's episodic memory: use form='dmn'")
         if passes < 1:
             raise ValueError(f"passes must be 1 or more, got {passes}")
+        if gate_norm not in GATE_NORMS:
+            raise ValueError(f"gate_norm must be one of {list(GATE_NORMS)}, got {gate_norm!r}")
         self.units = units
         self.passes = passes
         self.form = form
         self.reading = reading
         self.gate_units = gate_units
+        self.gate_norm = gate_norm
         hidden = gate_units or units
         self.gate_hidden = keras.layers.Dense(hidden, activation="tanh", name="gate_hidden")
-        self.gate_out = keras.layers.Dense(1, activation="sigmoid" if form == "dmn" else None, name="gate_out")
+        sigmoid = form == "dmn" and gate_norm == "sigmoid"
+        self.gate_out = keras.layers.Dense(1, activation="sigmoid" if sigmoid else None, name="gate_out")
         if form == "dmn":
             self.episode_gru = MaskedGRU(units, return_sequences=reading == "stacked", name="episode_gru")
             self.memory_gru = MaskedGRU(units, name="memory_gru") if reading == "episodes" else None
@@ -108,7 +123,8 @@ class EpisodicMemory(keras.layers.Layer):
             cw = ops.matmul(c, self.bilinear)
             z = [c, ops.zeros_like(c) + m, ops.zeros_like(c) + q, c * q, c * m, ops.abs(c - q), ops.abs(c - m),
                  ops.sum(cw * q, -1, keepdims=True), ops.sum(cw * m, -1, keepdims=True)]
-            return self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0] * valid
+            score = self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0]
+            return masked_softmax(score, valid) if self.gate_norm == "softmax" else score * valid
         z = ops.concatenate([c * q, c * m, ops.abs(c - q), ops.abs(c - m)], -1)
         return masked_softmax(self.gate_out(self.gate_hidden(z))[..., 0], valid)
 
@@ -134,4 +150,4 @@ class EpisodicMemory(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "passes": self.passes, "form": self.form,
-                "reading": self.reading, "gate_units": self.gate_units}
+                "reading": self.reading, "gate_units": self.gate_units, "gate_norm": self.gate_norm}

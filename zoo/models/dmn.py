@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers.episodic_memory import READINGS, EpisodicMemory
+from zoo.layers.episodic_memory import GATE_NORMS, READINGS, EpisodicMemory
 from zoo.layers.masked_gru import MaskedGRU
 from zoo.layers.masking import word_mask
 from zoo.layers.position_encoding import PositionEncoding
@@ -17,17 +17,19 @@ def _explain_gates(gates, passes):
     return {f"gate_pass_{i + 1}": gates[:, i] for i in range(passes)}
 
 
-def gate_loss(gates, supporting, valid):
+def gate_loss(gates, supporting, valid, normalized=False):
     """Gate supervision (Kumar et al. 2016, Sec. 3.1): the gates of pass i
-    should pick the i-th supporting fact; binary cross-entropy over the
-    facts in use, summed over facts and passes, per example. Passes beyond
-    an example's facts (and facts that fell out of the memory, -1) add
-    nothing.
+    should pick the i-th supporting fact. With gates each on its own, the
+    binary cross-entropy over the facts in use, summed over facts; with gates
+    normalized over the facts (``normalized``, a softmax), the cross-entropy
+    -log g_target. Summed over passes, per example. Passes beyond an
+    example's facts (and facts that fell out of the memory, -1) add nothing.
 
     Args:
         gates: [batch, passes, T] in (0, 1).
         supporting: [batch, k] slot indices, -1 padded.
         valid: [batch, T] 1 for the facts in use.
+        normalized: the gates of a pass sum to 1 over the facts.
     """
     passes, slots = gates.shape[1], ops.shape(gates)[2]
     k = supporting.shape[1]
@@ -38,8 +40,11 @@ def gate_loss(gates, supporting, valid):
         target = ops.one_hot(ops.maximum(target_slot, 0), slots)  # [batch, T]
         has = ops.cast(target_slot >= 0, gates.dtype)
         g = ops.clip(gates[:, i], 1e-7, 1.0 - 1e-7)
-        bce = -(target * ops.log(g) + (1.0 - target) * ops.log(1.0 - g)) * valid
-        total = total + ops.sum(bce, axis=-1) * has
+        if normalized:
+            term = -ops.log(ops.sum(target * g, axis=-1))
+        else:
+            term = -ops.sum((target * ops.log(g) + (1.0 - target) * ops.log(1.0 - g)) * valid, axis=-1)
+        total = total + term * has
     return total
 
 
@@ -76,6 +81,10 @@ class DMN(ZooModel):
         gate_loss_weight: weight of the gate supervision loss (0 = answers
             only).
         dropout: dropout rate on the facts and on the final memory.
+        gate_norm: ``"sigmoid"``, each gate on its own (Eq. 11), supervised
+            by a binary cross-entropy per fact; or ``"softmax"``, the gates of
+            a pass normalized over the facts, supervised by the cross-entropy
+            of the supporting fact (see :class:`EpisodicMemory`).
 
     Example:
         >>> m = DMN(vocab_size=20, dim=8, passes=2)
@@ -85,10 +94,10 @@ class DMN(ZooModel):
     """
 
     def __init__(self, vocab_size, memory_size=50, dim=80, passes=3, reading="episodes", gate_loss_weight=1.0,
-                 dropout=0.0, **kwargs):
-        check_config(passes=passes, reading=(reading, READINGS))
+                 dropout=0.0, gate_norm="sigmoid", **kwargs):
+        check_config(passes=passes, reading=(reading, READINGS), gate_norm=(gate_norm, GATE_NORMS))
         config = dict(vocab_size=vocab_size, memory_size=memory_size, dim=dim, passes=passes, reading=reading,
-                      gate_loss_weight=gate_loss_weight, dropout=dropout)
+                      gate_loss_weight=gate_loss_weight, dropout=dropout, gate_norm=gate_norm)
         kwargs.setdefault("name", "dmn")
 
         # Layers.
@@ -96,7 +105,8 @@ class DMN(ZooModel):
         reader = StoryReader(dim, name="input_module")
         question_gru = MaskedGRU(dim, name="question_module")
         slots = SlotMask(name="slots")
-        memory = EpisodicMemory(dim, passes, form="dmn", reading=reading, name="episodic_memory")
+        memory = EpisodicMemory(dim, passes, form="dmn", reading=reading, gate_norm=gate_norm,
+                                name="episodic_memory")
         answer_gru = MaskedGRU(dim, name="answer_gru")
         answer = keras.layers.Dense(vocab_size, name="answer")
         drop_facts = keras.layers.Dropout(dropout, name="fact_dropout")
@@ -141,7 +151,8 @@ class DMN(ZooModel):
 
     def _answer_and_gate_loss(self, x, supporting):
         logits, gates, valid = self._with_gates({"story": x["story"], "query": x["query"]}, training=True)
-        return logits, self._zoo_config["gate_loss_weight"] * ops.sum(gate_loss(gates, supporting, valid))
+        normalized = self._zoo_config["gate_norm"] == "softmax"
+        return logits, self._zoo_config["gate_loss_weight"] * ops.sum(gate_loss(gates, supporting, valid, normalized))
 
 
 @keras.saving.register_keras_serializable(package="zoo")

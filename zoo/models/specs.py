@@ -110,7 +110,7 @@ register_model(ModelSpec(
     # Dropout 0.3 on the facts and the memory (the paper does not say): on
     # 1k joint it overfits less than 0.1 or none (see the dmn/babi-1k card).
     default_config=dict(vocab_size=180, memory_size=50, dim=80, passes=3, reading="episodes",
-                        gate_loss_weight=1.0, dropout=0.3),
+                        gate_loss_weight=1.0, dropout=0.3, gate_norm="sigmoid"),
     tiny_config=dict(vocab_size=24, memory_size=8, dim=8, passes=2),
     supporting_facts=True,
     supervision_loss="cross-entropy of the gates",
