@@ -29,8 +29,9 @@ class EpisodicMemory(keras.layers.Layer):
     ``gate_norm="softmax"`` (``form="dmn"`` only) normalizes the DMN's gates
     of a pass over the facts instead, g_t = softmax_t(W2 tanh(W1 z + b1) + b2),
     as DMN+ does: the gates then compete, so a fact need only score higher
-    than the others (the paper's gate "chooses" a fact, Sec. 2.3, and its gate
-    supervision is a cross-entropy over the facts).
+    than the others (in the paper the gate function "chooses" a fact for its
+    stopping rule, Sec. 2.3; its supervision, "the cross-entropy error of the
+    gates", reads either way).
 
     ``form="dmn_plus"`` (Xiong et al. 2016, Sec. 3.3): the gates are a
     softmax over the facts of Z = W2 tanh(W1 z + b1) + b2 with
