@@ -198,7 +198,8 @@ def test_episodic_memory_dmn_softmax_gates_compete_over_the_facts():
     np.testing.assert_allclose(s.sum(-1), 1.0, atol=1e-5)
     assert (s[valid[:, None, :].repeat(2, 1) == 0] == 0).all()
     # The first pass sees the same scores: the softmax of the sigmoid's logits over the facts in use.
-    logit = np.log(g[:, 0] / (1 - g[:, 0]))
+    p = np.where(valid > 0, g[:, 0], 0.5)  # padding's gates are 0: keep the log finite there
+    logit = np.log(p / (1 - p))
     e = np.exp(logit - logit.max(-1, keepdims=True)) * valid
     np.testing.assert_allclose(s[:, 0], e / e.sum(-1, keepdims=True), atol=1e-4)
     assert EpisodicMemory.from_config(normed.get_config()).gate_norm == "softmax"
