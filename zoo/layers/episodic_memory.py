@@ -90,8 +90,8 @@ class EpisodicMemory(keras.layers.Layer):
         self.gate_norm = gate_norm
         hidden = gate_units or units
         self.gate_hidden = keras.layers.Dense(hidden, activation="tanh", name="gate_hidden")
-        sigmoid = form == "dmn" and gate_norm == "sigmoid"
-        self.gate_out = keras.layers.Dense(1, activation="sigmoid" if sigmoid else None, name="gate_out")
+        self._softmax = form == "dmn_plus" or gate_norm == "softmax"  # the gates of a pass normalized over the facts
+        self.gate_out = keras.layers.Dense(1, activation=None if self._softmax else "sigmoid", name="gate_out")
         if form == "dmn":
             self.episode_gru = MaskedGRU(units, return_sequences=reading == "stacked", name="episode_gru")
             self.memory_gru = MaskedGRU(units, name="memory_gru") if reading == "episodes" else None
@@ -124,10 +124,10 @@ class EpisodicMemory(keras.layers.Layer):
             cw = ops.matmul(c, self.bilinear)
             z = [c, ops.zeros_like(c) + m, ops.zeros_like(c) + q, c * q, c * m, ops.abs(c - q), ops.abs(c - m),
                  ops.sum(cw * q, -1, keepdims=True), ops.sum(cw * m, -1, keepdims=True)]
-            score = self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0]
-            return masked_softmax(score, valid) if self.gate_norm == "softmax" else score * valid
-        z = ops.concatenate([c * q, c * m, ops.abs(c - q), ops.abs(c - m)], -1)
-        return masked_softmax(self.gate_out(self.gate_hidden(z))[..., 0], valid)
+        else:
+            z = [c * q, c * m, ops.abs(c - q), ops.abs(c - m)]
+        score = self.gate_out(self.gate_hidden(ops.concatenate(z, -1)))[..., 0]
+        return masked_softmax(score, valid) if self._softmax else score * valid
 
     def call(self, facts, question, valid, training=None):
         valid = ops.cast(valid, facts.dtype)
