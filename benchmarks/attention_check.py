@@ -2,7 +2,9 @@
 
 For the first N questions of a split: the answer accuracy, and per hop how
 often its largest attention weight falls on the first, second, ... supporting
-fact (in the data's order). Prints a table. Usage:
+fact (in the data's order), and the accuracy apart for the questions whose
+hop i tops on supporting fact i for every fact the hops reach (the
+gate-supervised DMN's target) and for the others. Prints a table. Usage:
 
     python benchmarks/attention_check.py gated_memn2n --weights babi-10k --task 19 [--n 300] [--split valid]
 """
@@ -42,14 +44,19 @@ def main():
     memory_size = model.get_config()["memory_size"]
     examples = examples[: args.n]
     counts, correct = collections.Counter(), 0
+    by_found = {True: [0, 0], False: [0, 0]}  # in order -> [questions, answers right]
     for e in examples:
         r = model.answer([" ".join(s) for s in e.story], " ".join(e.query))
-        correct += r["answer"] == e.answer
+        right = r["answer"] == e.answer
+        correct += right
         offset = max(0, len(e.story) - memory_size)  # sentences dropped by the memory window
-        for hop, weights in enumerate(r["attention"], 1):
-            top = int(np.argmax(weights[: len(r["sentences"])])) + offset
+        tops = [int(np.argmax(weights[: len(r["sentences"])])) + offset for weights in r["attention"]]
+        for hop, top in enumerate(tops, 1):
             for i, fact in enumerate(e.supporting):
                 counts[hop, i] += top == fact
+        in_order = all(top == fact for top, fact in zip(tops, e.supporting))
+        by_found[in_order][0] += 1
+        by_found[in_order][1] += right
     facts = max(len(e.supporting) for e in examples)
     print(f"{args.name} {args.weights}, task {args.task}, {len(examples)} {args.split} questions: "
           f"accuracy {100 * correct / len(examples):.1f}%")
@@ -58,6 +65,10 @@ def main():
     for hop in range(1, len(r["attention"]) + 1):
         cells = " | ".join(f"{100 * counts[hop, i] / len(examples):.1f}" for i in range(facts))
         print(f"| {hop} | {cells} |")
+    for in_order, (n, right) in by_found.items():
+        what = "hop i tops on fact i" if in_order else "some hop i misses fact i"
+        share = f"answers {100 * right / n:.1f}% right" if n else "none"
+        print(f"{what}: {n} questions, {share}")
 
 
 if __name__ == "__main__":
