@@ -24,6 +24,31 @@ from zoo.data.babi import load_split  # noqa: E402
 from zoo.weights import trained_folder  # noqa: E402
 
 
+def tally(pairs, memory_size):
+    """Counts over (example, ``model.answer`` result) pairs.
+
+    Returns ``counts[hop, i]`` (questions whose hop ``hop``, from 1, has its
+    largest weight on supporting fact ``i``), the answers right, ``by_found``
+    {True: [questions, right], False: [...]} (True: hop i tops on supporting
+    fact i for every fact the hops reach) and the number of hops.
+    """
+    counts, correct, hops = collections.Counter(), 0, 0
+    by_found = {True: [0, 0], False: [0, 0]}
+    for e, r in pairs:
+        right = r["answer"] == e.answer
+        correct += right
+        offset = max(0, len(e.story) - memory_size)  # sentences dropped by the memory window
+        tops = [int(np.argmax(weights[: len(r["sentences"])])) + offset for weights in r["attention"]]
+        hops = len(tops)
+        for hop, top in enumerate(tops, 1):
+            for i, fact in enumerate(e.supporting):
+                counts[hop, i] += top == fact
+        in_order = all(top == fact for top, fact in zip(tops, e.supporting))
+        by_found[in_order][0] += 1
+        by_found[in_order][1] += right
+    return counts, correct, by_found, hops
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("name")
@@ -43,26 +68,14 @@ def main():
         p.error(str(err))
     memory_size = model.get_config()["memory_size"]
     examples = examples[: args.n]
-    counts, correct = collections.Counter(), 0
-    by_found = {True: [0, 0], False: [0, 0]}  # in order -> [questions, answers right]
-    for e in examples:
-        r = model.answer([" ".join(s) for s in e.story], " ".join(e.query))
-        right = r["answer"] == e.answer
-        correct += right
-        offset = max(0, len(e.story) - memory_size)  # sentences dropped by the memory window
-        tops = [int(np.argmax(weights[: len(r["sentences"])])) + offset for weights in r["attention"]]
-        for hop, top in enumerate(tops, 1):
-            for i, fact in enumerate(e.supporting):
-                counts[hop, i] += top == fact
-        in_order = all(top == fact for top, fact in zip(tops, e.supporting))
-        by_found[in_order][0] += 1
-        by_found[in_order][1] += right
+    pairs = ((e, model.answer([" ".join(s) for s in e.story], " ".join(e.query))) for e in examples)
+    counts, correct, by_found, hops = tally(pairs, memory_size)
     facts = max(len(e.supporting) for e in examples)
     print(f"{args.name} {args.weights}, task {args.task}, {len(examples)} {args.split} questions: "
           f"accuracy {100 * correct / len(examples):.1f}%")
     print("| hop | " + " | ".join(f"top on fact {i + 1} %" for i in range(facts)) + " |")
     print("|---" * (facts + 1) + "|")
-    for hop in range(1, len(r["attention"]) + 1):
+    for hop in range(1, hops + 1):
         cells = " | ".join(f"{100 * counts[hop, i] / len(examples):.1f}" for i in range(facts))
         print(f"| {hop} | {cells} |")
     for in_order, (n, right) in by_found.items():
