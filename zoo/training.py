@@ -597,8 +597,9 @@ def train(name, data_dir, size="1k", tasks="all", out="runs/run", epochs=None, s
         keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
     ]
+    # The dataset shuffles itself each epoch; fit's shuffle=True (its default) only warns about a dataset.
     model.fit(train_ds, validation_data=valid_ds, epochs=schedule.total_epochs(), callbacks=callbacks,
-              verbose=verbose)
+              verbose=verbose, shuffle=False)
     best_epoch, chosen, task_seeds = schedule.state["best_epoch"], None, None
     if per_task:
         from zoo.per_task import choose_per_task, per_task_errors
