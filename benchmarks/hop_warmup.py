@@ -57,6 +57,7 @@ def run(train_ex, valid_ex, warmup, epochs, seed, weight=1.0, config=None, learn
     model = spec.build(**{**spec.default_config, **(config or {}), "vocab_size": len(vocab)})
     # The hops that have a fact to look for: as many as the task gives supporting facts.
     hops = min(model.get_config()["hops"], train["supporting"].shape[1])
+    # The heads' attention as graph tensors (what ``explain`` reads), so that a loss can train them.
     heads = [model._explain_tensors[f"heads_hop_{i + 1}"] for i in range(hops)]
     net = keras.Model(model.inputs, [model.outputs[0]] + heads)
     optimizer = keras.optimizers.Adam(learning_rate or spec.recipe["learning_rate"],
@@ -68,7 +69,7 @@ def run(train_ex, valid_ex, warmup, epochs, seed, weight=1.0, config=None, learn
     def step(story, query, answer, target, w):
         with tf.GradientTape() as tape:
             logits, *attention = net({"story": story, "query": query}, training=True)
-            loss = answer_loss(answer, logits) + tf.add_n(net.losses)
+            loss = answer_loss(answer, logits) + (tf.add_n(net.losses) if net.losses else 0.0)
             for i, a in enumerate(attention):  # a: [batch, heads, slots]
                 has = target[:, i] >= 0
                 p = tf.gather(a, tf.maximum(target[:, i], 0), axis=2, batch_dims=1)  # [batch, heads]
@@ -119,8 +120,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.warmup < 0 or args.epochs < 1:
         parser.error(f"--warmup must be 0 or more and --epochs 1 or more, got {args.warmup} and {args.epochs}")
-    train_ex, _ = load_split(args.data_dir, args.size, [args.task], "train")
-    valid_ex, _ = load_split(args.data_dir, args.size, [args.task], "valid")
+    try:
+        train_ex, _ = load_split(args.data_dir, args.size, [args.task], "train")
+        valid_ex, _ = load_split(args.data_dir, args.size, [args.task], "valid")
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
     print(f"wmemnn, bAbI {args.size} task {args.task} alone, seed {args.seed}: hops trained toward the supporting "
           f"facts for {args.warmup} epochs (weight {args.weight}), then answers only; valid split")
     print("| epoch | hops supervised | train acc % | valid acc % | hop i's top on fact i, % (valid) | s |")

@@ -34,3 +34,10 @@ def test_warmup_moves_the_attention_onto_the_fact_and_the_control_does_not():
     # One supporting fact: one supervised hop. Near-uniform attention at the start puts about 1/3 on it.
     assert len(warm[-1]["mass"]) == 1
     assert warm[-1]["mass"][0] > 0.8 > control[-1]["mass"][0]
+
+
+def test_runs_without_l2():
+    config = {k: v for k, v in get_spec("wmemnn").tiny_config.items() if k != "vocab_size"}
+    rows = run(_examples(64, 0), _examples(32, 1), warmup=1, epochs=1, seed=0, config={**config, "l2": 0},
+               log=lambda _: None)
+    assert len(rows) == 1 and 0.0 <= rows[0]["valid"] <= 1.0 and rows[0]["supervised"]
