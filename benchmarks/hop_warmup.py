@@ -43,26 +43,20 @@ def run(train_ex, valid_ex, warmup, epochs, seed, weight=1.0, config=None, learn
     import keras
     import tensorflow as tf
 
-    from zoo.data.pipeline import vectorize
-    from zoo.data.vocab import Vocabulary
     from zoo.registry import get_spec
+    from zoo.training import make_optimizer, to_arrays
 
     spec = get_spec("wmemnn")
     keras.utils.set_random_seed(seed)
-    vocab = Vocabulary.from_examples(train_ex)
-    memory = spec.recipe["memory_size"]
-    train = vectorize(train_ex, vocab, memory)
-    valid = vectorize(valid_ex, vocab, memory, sentence_size=train["story"].shape[2],
-                      query_size=train["query"].shape[1])
-    model = spec.build(**{**spec.default_config, **(config or {}), "vocab_size": len(vocab)})
+    train, valid, vocab = to_arrays(train_ex, valid_ex, spec.recipe["memory_size"])
+    model = spec.build(**{**(config or {}), "vocab_size": len(vocab)})
     # The hops that have a fact to look for: as many as the task gives supporting facts.
     hops = min(model.get_config()["hops"], train["supporting"].shape[1])
     # The heads' attention as graph tensors (what ``explain`` reads), so that a loss can train them.
     heads = [model._explain_tensors[f"heads_hop_{i + 1}"] for i in range(hops)]
     net = keras.Model(model.inputs, [model.outputs[0]] + heads)
-    optimizer = keras.optimizers.Adam(learning_rate or spec.recipe["learning_rate"],
-                                      global_clipnorm=spec.recipe["global_clipnorm"])
-    answer_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    optimizer = make_optimizer({**spec.recipe, "learning_rate": learning_rate or spec.recipe["learning_rate"]})
+    answer_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=spec.recipe["loss_reduction"])
     targets = {"train": hop_targets(train["supporting"], hops), "valid": hop_targets(valid["supporting"], hops)}
 
     @tf.function
@@ -95,9 +89,10 @@ def run(train_ex, valid_ex, warmup, epochs, seed, weight=1.0, config=None, learn
         on_fact, mass = [], []
         for i, a in enumerate(attention):
             has = targets["valid"][:, i] >= 0
-            top = np.argmax(a.mean(axis=1), axis=-1)
+            mean = a.mean(axis=1)  # the heads' mean, [questions, slots]
+            top = np.argmax(mean, axis=-1)
+            on = np.take_along_axis(mean, np.maximum(targets["valid"][:, i], 0)[:, None], axis=1)[:, 0]
             on_fact.append(float(np.mean(top[has] == targets["valid"][has, i])) if has.any() else 0.0)
-            on = np.take_along_axis(a.mean(axis=1), np.maximum(targets["valid"][:, i], 0)[:, None], axis=1)[:, 0]
             mass.append(float(on[has].mean()) if has.any() else 0.0)
         row = {"epoch": epoch + 1, "supervised": epoch < warmup, "train": right / max(n, 1),
                "valid": float(np.mean(np.argmax(logits, -1) == valid["answer"])), "on_fact": on_fact,
