@@ -6,6 +6,8 @@ from benchmarks.hop_warmup import hop_targets, run
 from zoo.data.babi import Example
 from zoo.registry import get_spec
 
+TINY = {k: v for k, v in get_spec("wmemnn").tiny_config.items() if k != "vocab_size"}  # the data sets the vocabulary
+
 
 def _examples(n, seed):
     """Three-sentence stories whose answer is the last word of sentence 1 (the one supporting fact)."""
@@ -25,9 +27,8 @@ def test_hop_targets_take_the_ith_fact_and_mark_the_rest():
 
 
 def test_warmup_moves_the_attention_onto_the_fact_and_the_control_does_not():
-    config = {k: v for k, v in get_spec("wmemnn").tiny_config.items() if k != "vocab_size"}
     train, valid = _examples(320, 0), _examples(64, 1)
-    kwargs = dict(epochs=4, seed=0, weight=5.0, config=config, learning_rate=0.01, log=lambda _: None)
+    kwargs = dict(epochs=4, seed=0, weight=5.0, config=TINY, learning_rate=0.01, log=lambda _: None)
     warm = run(train, valid, warmup=4, **kwargs)
     control = run(train, valid, warmup=0, **kwargs)
     assert [r["supervised"] for r in warm] == [True] * 4 and not any(r["supervised"] for r in control)
@@ -37,7 +38,6 @@ def test_warmup_moves_the_attention_onto_the_fact_and_the_control_does_not():
 
 
 def test_runs_without_l2():
-    config = {k: v for k, v in get_spec("wmemnn").tiny_config.items() if k != "vocab_size"}
-    rows = run(_examples(64, 0), _examples(32, 1), warmup=1, epochs=1, seed=0, config={**config, "l2": 0},
+    rows = run(_examples(64, 0), _examples(32, 1), warmup=1, epochs=1, seed=0, config={**TINY, "l2": 0},
                log=lambda _: None)
     assert len(rows) == 1 and 0.0 <= rows[0]["valid"] <= 1.0 and rows[0]["supervised"]
